@@ -1,0 +1,26 @@
+// `npm test`: install what is missing, run every workspace's vitest tests (the DB tests on PGlite,
+// and on PostgreSQL when TEST_DATABASE_URL is set or one answers on 127.0.0.1:5432), then the
+// dashboard's browser test against a production build.
+import { spawnSync } from "node:child_process";
+import { ensureSetup, root } from "./ensure-setup.mjs";
+
+ensureSetup();
+const env = {
+  ...process.env,
+  NEXT_TELEMETRY_DISABLED: "1",
+  TURBO_TELEMETRY_DISABLED: "1",
+  DO_NOT_TRACK: "1",
+};
+function step(label, cmd, args) {
+  process.stderr.write(`\n== ${label}: ${cmd} ${args.join(" ")}\n`);
+  const r = spawnSync(cmd, args, { cwd: root, stdio: "inherit", env });
+  return r.status ?? 1;
+}
+const failures = [];
+if (step("unit and integration tests", "npx", ["vitest", "run", ...process.argv.slice(2)]) !== 0) failures.push("vitest");
+if (process.argv.length <= 2 && step("browser test", "npm", ["run", "-s", "-w", "@lml/web", "e2e"]) !== 0) failures.push("e2e");
+if (failures.length) {
+  process.stderr.write(`\nnpm test: failed: ${failures.join(", ")}\n`);
+  process.exit(1);
+}
+process.stderr.write("\nnpm test: all suites passed\n");
