@@ -1,2 +1,4 @@
 export * from "./run-config";
 export * from "./errors";
+export * from "./scheme";
+export * from "./ibug68";
