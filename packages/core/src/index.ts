@@ -2,3 +2,4 @@ export * from "./run-config";
 export * from "./errors";
 export * from "./scheme";
 export * from "./ibug68";
+export * from "./subset";
