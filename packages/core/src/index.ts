@@ -3,3 +3,4 @@ export * from "./errors";
 export * from "./scheme";
 export * from "./ibug68";
 export * from "./subset";
+export * from "./metrics";
