@@ -1,0 +1,35 @@
+/**
+ * @lml/api: the dashboard's tRPC routers (one per domain) and the results tables and exports that
+ * `lml report` shares with the dashboard.
+ */
+import { getHealth } from "@lml/db";
+import { evaluationsRouter } from "./routers/evaluations";
+import { gridsRouter } from "./routers/grids";
+import { runsRouter } from "./routers/runs";
+import { workersRouter } from "./routers/workers";
+import { createCallerFactory, publicProcedure, router } from "./trpc";
+
+export const appRouter = router({
+  grids: gridsRouter,
+  runs: runsRouter,
+  evaluations: evaluationsRouter,
+  workers: workersRouter,
+  /** Database reachability and migration state (also served as GET /api/health). */
+  health: publicProcedure.query(({ ctx }) => getHealth(ctx.prisma)),
+  /** What the UI needs to know about the server: whether changes need a token. */
+  meta: publicProcedure.query(({ ctx }) => ({ tokenRequired: !!ctx.requiredToken })),
+});
+export type AppRouter = typeof appRouter;
+
+/** `createCaller(ctx)` runs procedures in-process (tests, server components, the CLI). */
+export const createCaller = createCallerFactory(appRouter);
+
+export { tokenFromHeaders, type Context } from "./trpc";
+export * from "./tables";
+export * from "./export";
+export { pairedTTest, mean, std } from "./stats";
+export { previewSpec, type SpecPreview, type PreviewRun } from "./spec";
+export { loadStudyTables } from "./routers/evaluations";
+export { gridSummaries } from "./routers/grids";
+export { metricSeries } from "./routers/runs";
+export { summarise, RUN_STATUSES, type StatusCounts, type ProgressSummary } from "./routers/shared";

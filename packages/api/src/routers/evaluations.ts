@@ -1,0 +1,110 @@
+/** Evaluations: per-run results, the study tables of a grid (or any runs), their exports, heatmaps. */
+import { TRPCError } from "@trpc/server";
+import { z } from "zod";
+import type { PrismaClient } from "@lml/db";
+import { EXPORT_EXTENSION, EXPORT_FORMATS, EXPORT_MIME, exportTables } from "../export";
+import { buildStudyTables, differingParams, METRICS, NORMS, TABLE_PROTOCOLS, TEST_SETS } from "../tables";
+import { publicProcedure, router, type Context } from "../trpc";
+
+const tableInput = z
+  .object({
+    gridId: z.uuid().optional(),
+    runIds: z.array(z.uuid()).min(1).max(5000).optional(),
+    norm: z.enum(NORMS).default("inter-pupil"),
+    metric: z.enum(METRICS).default("nme"),
+    protocols: z.array(z.string().min(1).max(50)).min(1).max(6).default([...TABLE_PROTOCOLS]),
+    testSets: z.array(z.string().min(1).max(50)).min(1).max(8).default([...TEST_SETS]),
+    groupBy: z.array(z.string().regex(/^[A-Za-z0-9_.]+$/, "a dotted config path like model.stacks")).max(4).default([]),
+    filter: z.record(z.string().regex(/^[A-Za-z0-9_.]+$/), z.union([z.string(), z.number(), z.boolean()])).default({}),
+    /** Include runs that have not succeeded (e.g. a cancelled run that still wrote evaluations). */
+    allStatuses: z.boolean().default(false),
+  })
+  .strict()
+  .refine((v) => v.gridId || v.runIds, { message: "give gridId or runIds", path: ["gridId"] });
+
+type TableInput = z.infer<typeof tableInput>;
+
+/** Loads runs and their evaluations (under one norm) and builds the tables: one query per table. */
+export async function loadStudyTables(prisma: PrismaClient, input: TableInput) {
+  const runWhere = {
+    ...(input.gridId ? { gridId: input.gridId } : {}),
+    ...(input.runIds ? { id: { in: input.runIds } } : {}),
+    ...(input.allStatuses ? {} : { status: "SUCCEEDED" as const }),
+  };
+  const [runs, evaluations] = await Promise.all([
+    prisma.run.findMany({ where: runWhere, select: { id: true, name: true, regime: true, seed: true, config: true } }),
+    prisma.evaluation.findMany({
+      where: { norm: input.norm, run: runWhere },
+      select: { runId: true, testSet: true, protocol: true, norm: true, nme: true, auc8: true, fr8: true, auc10: true, fr10: true, count: true, perImage: true },
+    }),
+  ]);
+  const tables = buildStudyTables(evaluations, runs, input);
+  const norms = await prisma.evaluation.findMany({ where: { run: runWhere }, distinct: ["norm"], select: { norm: true } });
+  return {
+    tables,
+    runCount: runs.length,
+    evaluationCount: evaluations.length,
+    // Fields that vary across the runs: what "group by" and "only differing params" offer.
+    params: differingParams(runs.map((r) => r.config)).filter((p) => p.path !== "seed"),
+    norms: norms.map((n) => n.norm).sort(),
+  };
+}
+
+async function scheme(ctx: Context, count: number) {
+  const s = ctx.getScheme ? await ctx.getScheme(count) : null;
+  if (!s) return null;
+  return { id: s.id, count: s.count, names: s.names ?? null, groups: s.groups, template: Array.from(s.template) };
+}
+
+export const evaluationsRouter = router({
+  byRun: publicProcedure.input(z.object({ runId: z.uuid() }).strict()).query(({ ctx, input }) =>
+    ctx.prisma.evaluation.findMany({
+      where: { runId: input.runId },
+      orderBy: [{ protocol: "asc" }, { testSet: "asc" }, { norm: "asc" }],
+      omit: { perImage: true },
+    }),
+  ),
+
+  studyTables: publicProcedure.input(tableInput).query(({ ctx, input }) => loadStudyTables(ctx.prisma, input)),
+
+  /** The tables as a file (a query: exporting changes nothing). */
+  export: publicProcedure
+    .input(z.object({ format: z.enum(EXPORT_FORMATS), table: tableInput }).strict())
+    .query(async ({ ctx, input }) => {
+      const { tables } = await loadStudyTables(ctx.prisma, input.table);
+      let base = "results";
+      if (input.table.gridId) {
+        const grid = await ctx.prisma.grid.findUnique({ where: { id: input.table.gridId }, select: { name: true } });
+        if (grid) base = grid.name.replace(/[^A-Za-z0-9._-]+/g, "-");
+      }
+      return {
+        filename: `${base}-${input.table.metric}-${input.table.norm}.${EXPORT_EXTENSION[input.format]}`,
+        mime: EXPORT_MIME[input.format],
+        content: exportTables(tables, input.format),
+      };
+    }),
+
+  /**
+   * Per-landmark error of one evaluation on the face template of its scheme (68 or dense), for the
+   * heatmap. `scheme` is null when no template with that point count is known.
+   */
+  landmarks: publicProcedure
+    .input(
+      z
+        .object({
+          runId: z.uuid(),
+          testSet: z.string().min(1).max(50),
+          protocol: z.string().min(1).max(50),
+          norm: z.enum(NORMS),
+        })
+        .strict(),
+    )
+    .query(async ({ ctx, input }) => {
+      const e = await ctx.prisma.evaluation.findUnique({
+        where: { runId_testSet_protocol_norm: input },
+        select: { perLandmark: true, nme: true, count: true },
+      });
+      if (!e) throw new TRPCError({ code: "NOT_FOUND", message: `no evaluation ${input.testSet}/${input.protocol}/${input.norm} for run ${input.runId}` });
+      return { values: e.perLandmark, nme: e.nme, images: e.count, scheme: e.perLandmark.length ? await scheme(ctx, e.perLandmark.length) : null };
+    }),
+});
