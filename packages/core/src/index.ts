@@ -4,3 +4,4 @@ export * from "./scheme";
 export * from "./ibug68";
 export * from "./subset";
 export * from "./metrics";
+export * from "./stats";
