@@ -5,3 +5,5 @@ export * from "./ibug68";
 export * from "./subset";
 export * from "./metrics";
 export * from "./stats";
+export * from "./pts";
+export * from "./dataset-300w";
