@@ -17,6 +17,14 @@ export interface ClientOptions {
   connectTimeoutMs?: number;
 }
 
+// What each client was built for, so getHealth(prisma) can report the URL without being told.
+const clientUrls = new WeakMap<object, string>();
+
+/** The redacted URL a client from createPrismaClient/connectDatabase talks to. */
+export function clientUrl(prisma: object): string | undefined {
+  return clientUrls.get(prisma);
+}
+
 /** Builds a client without touching the network; the first query connects. Prefer `connectDatabase`. */
 export function createPrismaClient(url: string, options: ClientOptions = {}): PrismaClient {
   assertPostgresUrl(url);
@@ -28,7 +36,9 @@ export function createPrismaClient(url: string, options: ClientOptions = {}): Pr
   });
   // An idle pooled connection that dies (server restart) must not crash the process.
   pool.on("error", () => {});
-  return new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
+  clientUrls.set(prisma, redactUrl(url));
+  return prisma;
 }
 
 export interface ProbeResult {

@@ -6,7 +6,7 @@ import { resolve } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 import { embeddedPort, embeddedUrl } from "./url";
-import { EMBEDDED_MAX_CONNECTIONS } from "./workarounds";
+import { EMBEDDED_MAX_CONNECTIONS, serializeExtendedProtocol } from "./workarounds";
 
 export interface EmbeddedServerOptions {
   /** Folder for PGlite's files; "memory://" (or undefined with `memory: true`) keeps it in memory. */
@@ -83,6 +83,7 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions = {}): 
   try {
     db = memory ? await PGlite.create() : await PGlite.create(dataDir);
     const server = new PGLiteSocketServer({ db, port, host, maxConnections: EMBEDDED_MAX_CONNECTIONS });
+    serializeExtendedProtocol(server);
     try {
       await server.start();
     } catch (err) {

@@ -19,3 +19,7 @@ export { checksum, migrate, migrationState, migrationsDir, readMigrationFiles } 
 export type { MigrateResult, MigrationFileInfo, MigrationState } from "./migrate";
 export { migrateDefaultDatabase } from "./migrate-default";
 export * from "./queue";
+export { getHealth } from "./health";
+export type { Health } from "./health";
+export { ConstraintError } from "./errors";
+export * from "./repositories";

@@ -634,7 +634,7 @@ export async function requeueRun(prisma: Db, runId: string): Promise<boolean> {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Checkpoints and metrics (written while training)
+// Checkpoints (written while training; metric points go through appendMetricPoints)
 // ---------------------------------------------------------------------------------------------------
 
 export const CHECKPOINT_KIND = "checkpoint";
@@ -684,27 +684,6 @@ export async function loadCheckpoint(prisma: Db, runId: string): Promise<StoredC
   });
   if (!a) return null;
   return { step: a.step ?? 0, bytes: a.bytes ?? null, path: a.path ?? null };
-}
-
-export interface MetricPointInput {
-  name: string;
-  step: number;
-  epoch?: number | null;
-  value: number;
-}
-
-/**
- * Appends training-curve points; idempotent by (run, name, step), so a retried batch, or the steps a
- * resumed attempt repeats after its checkpoint, keep the first value written.
- */
-export async function recordMetricPoints(prisma: Db, runId: string, points: MetricPointInput[]): Promise<number> {
-  const finite = points.filter((p) => Number.isFinite(p.value));
-  if (finite.length === 0) return 0;
-  const { count } = await prisma.metricPoint.createMany({
-    data: finite.map((p) => ({ runId, name: p.name, step: p.step, epoch: p.epoch ?? null, value: p.value })),
-    skipDuplicates: true,
-  });
-  return count;
 }
 
 // ---------------------------------------------------------------------------------------------------

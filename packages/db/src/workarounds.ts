@@ -4,6 +4,8 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { ColumnTypeEnum } from "@prisma/driver-adapter-utils";
+import type { PGlite } from "@electric-sql/pglite";
+import type { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 import pg from "pg";
 
 /**
@@ -12,9 +14,93 @@ import pg from "pg";
  * Its QueryQueueManager queues protocol messages from all sockets FIFO onto the one PGlite backend and
  * only pins the queue to one socket while PGlite reports an open transaction; it does not keep an
  * extended-protocol sequence (Parse/Bind/Execute/Sync) from one socket together, and all sockets share
- * one backend session. See EMBEDDED_POOL_MAX for the client-side half.
+ * one backend session; serializeExtendedProtocol below fixes the former, EMBEDDED_POOL_MAX covers the
+ * session state on the client side.
  */
 export const EMBEDDED_MAX_CONNECTIONS = 32;
+
+// Frontend message types of the extended query protocol; a sequence of them ends with Sync ('S').
+const EXTENDED_PROTOCOL = new Set([0x50 /* P */, 0x42 /* B */, 0x44 /* D */, 0x45 /* E */, 0x43 /* C */, 0x48 /* H */]);
+
+interface QueuedMessage {
+  handlerId: number;
+  message: Uint8Array;
+  resolve(size: number): void;
+  reject(err: Error): void;
+  onData(data: Uint8Array): void;
+}
+
+interface QueryQueueInternals {
+  queue: QueuedMessage[];
+  processing: boolean;
+  lastHandlerId: number | null;
+  db: PGlite;
+  processQueue(): Promise<void>;
+  clearQueueForHandler(handlerId: number): void;
+}
+
+/**
+ * pglite-socket 0.2.17 bug (QueryQueueManager.processQueue, no upstream issue found): every socket shares
+ * PGlite's one backend, and the queue only keeps one socket's messages together while a transaction is
+ * open. A Parse/Bind/Execute/Sync sequence is not kept together, so when a large message (a checkpoint's
+ * bytes) arrives in several TCP reads, another client's Parse runs in between and replaces the unnamed
+ * statement: "bind message supplies 19 parameters, but prepared statement "" requires 2" (reproduced in
+ * test/embedded.test.ts). Also, a failing message leaves `processing` true and stalls the queue for good.
+ * This replaces processQueue on the server's queue so a socket keeps the backend from its first
+ * extended-protocol message to its Sync (and for a whole transaction, as before), and never stalls.
+ */
+export function serializeExtendedProtocol(server: PGLiteSocketServer): void {
+  const q = (server as unknown as { queryQueue: QueryQueueInternals }).queryQueue;
+  let pinned: number | null = null;
+  q.processQueue = async function processQueue(this: QueryQueueInternals): Promise<void> {
+    if (this.processing || this.queue.length === 0) return;
+    this.processing = true;
+    try {
+      while (this.queue.length > 0) {
+        const owner = pinned ?? (this.db.isInTransaction() ? this.lastHandlerId : null);
+        let query: QueuedMessage | undefined;
+        if (owner != null) {
+          const i = this.queue.findIndex((m) => m.handlerId === owner);
+          if (i === -1) break; // wait for the owner's next message; others stay queued
+          query = this.queue.splice(i, 1)[0];
+        } else {
+          query = this.queue.shift();
+        }
+        if (!query) break;
+        const current = query;
+        let size = 0;
+        try {
+          await this.db.runExclusive(() =>
+            this.db.execProtocolRawStream(current.message, {
+              onRawData: (data: Uint8Array) => {
+                size += data.length;
+                current.onData(data);
+              },
+            }),
+          );
+        } catch (err) {
+          pinned = null;
+          current.reject(err as Error);
+          continue;
+        }
+        this.lastHandlerId = current.handlerId;
+        pinned = EXTENDED_PROTOCOL.has(current.message[0]!) ? current.handlerId : null;
+        current.resolve(size);
+      }
+    } finally {
+      this.processing = false;
+    }
+  };
+  const clear = q.clearQueueForHandler.bind(q);
+  q.clearQueueForHandler = (handlerId: number) => {
+    clear(handlerId);
+    // A socket that went away mid-sequence must not hold the backend forever.
+    if (pinned === handlerId) {
+      pinned = null;
+      void q.processQueue();
+    }
+  };
+}
 
 /**
  * Client side of the pglite-socket limit above: a process talking to the embedded server uses a pool

@@ -11,7 +11,6 @@ import {
   gridStatus,
   loadCheckpoint,
   markCanceled,
-  recordMetricPoints,
   releaseLease,
   renewLease,
   requeueExpired,
@@ -108,8 +107,6 @@ describeEachDatabase("queue lifecycle", (db) => {
     expect(await saveCheckpoint(prisma, run.id, "w1", { step: 4, bytes: new Uint8Array([4, 2]) })).toBe(true);
     expect(await saveCheckpoint(prisma, run.id, "w2", { step: 9, bytes: new Uint8Array([9]) })).toBe(false);
     expect(await loadCheckpoint(prisma, run.id)).toMatchObject({ step: 4, bytes: new Uint8Array([4, 2]) });
-    expect(await recordMetricPoints(prisma, run.id, [{ name: "loss", step: 1, value: 1 }, { name: "loss", step: 2, value: 0.5 }])).toBe(2);
-    expect(await recordMetricPoints(prisma, run.id, [{ name: "loss", step: 2, value: 0.7 }])).toBe(0);
 
     expect(await releaseLease(prisma, run.id, "w1")).toBe("QUEUED");
     const again = (await claimNextRun(prisma, "w2", 10_000))!;
