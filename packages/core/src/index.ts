@@ -7,3 +7,4 @@ export * from "./metrics";
 export * from "./stats";
 export * from "./pts";
 export * from "./dataset-300w";
+export * from "./grid-spec";

@@ -1,0 +1,268 @@
+import YAML from "yaml";
+import { z } from "zod";
+import { UsageError } from "./errors";
+import { RunConfigSchema, type RunConfig } from "./run-config";
+
+/**
+ * Grid specs: a W&B-sweep-like file (YAML or JSON) that expands into runs, shared by `lml grid`, the
+ * worker and the dashboard.
+ *
+ *     name: seed-study
+ *     method: grid
+ *     parameters:                      # dotted RunConfig paths; the cartesian product of their values
+ *       regime: { values: [synthetic-only, syn-real-label-adaptation] }
+ *       seed: [1, 2, 3]                # a bare list works too
+ *       train.lr: { values: [0.001, 0.0003] }
+ *     defaults:                        # a partial RunConfig under every cell
+ *       train: { epochs: 5 }
+ *     priority: 0
+ *
+ * Every error is a UsageError "<file>: <field path>: <what>, got <value>", e.g.
+ * `spec.yaml: parameters.train.lr.values[2]: expected number, got "fast"`.
+ */
+
+const ParameterSchema = z.union([
+  z.array(z.unknown()),
+  z.object({ values: z.array(z.unknown()) }).strict(),
+  z.object({ value: z.unknown() }).strict(),
+], { error: "expected a list of values, { values: [...] } or { value: ... }" });
+
+/** The spec's outer structure; field values inside `parameters`/`defaults` are checked against RunConfig. */
+export const GridSpecSchema = z
+  .object({
+    name: z.string().min(1).max(200),
+    description: z.string().optional(),
+    method: z.literal("grid"),
+    parameters: z.record(z.string(), ParameterSchema),
+    defaults: z.record(z.string(), z.unknown()).default({}),
+    /** Higher runs first (queue order). */
+    priority: z.number().int().default(0),
+    /** Attempts before a run that keeps failing is marked FAILED. */
+    maxAttempts: z.number().int().min(1).optional(),
+  })
+  .strict();
+
+export interface GridSpec {
+  name: string;
+  description?: string;
+  method: "grid";
+  /** Dotted RunConfig path → the values it takes (normalised to a list), in the spec's order. */
+  parameters: Record<string, unknown[]>;
+  defaults: Record<string, unknown>;
+  priority: number;
+  maxAttempts?: number;
+}
+
+export interface GridCell {
+  /** "<grid>/<path>=<value>,…" over the parameters that vary (regime and seed always). */
+  name: string;
+  regime: RunConfig["regime"];
+  seed: number;
+  config: RunConfig;
+}
+
+// --- zod schema walking (zod 4 internals: `_zod.def.type` and `innerType`) ----------------------------
+
+type AnySchema = z.ZodType;
+
+function unwrap(schema: AnySchema): AnySchema {
+  let s = schema as AnySchema & { _zod: { def: { type: string; innerType?: AnySchema } } };
+  while (["default", "optional", "nullable", "prefault"].includes(s._zod.def.type) && s._zod.def.innerType)
+    s = s._zod.def.innerType as typeof s;
+  return s;
+}
+
+function objectShape(schema: AnySchema): Record<string, AnySchema> | null {
+  const s = unwrap(schema) as AnySchema & { _zod: { def: { type: string } }; shape?: Record<string, AnySchema> };
+  return s._zod.def.type === "object" && s.shape ? s.shape : null;
+}
+
+/** The RunConfig field schema at a dotted path, or the path's first unknown segment. */
+function schemaAt(path: string): { schema: AnySchema } | { unknown: string } {
+  let schema: AnySchema = RunConfigSchema;
+  const parts = path.split(".");
+  for (let i = 0; i < parts.length; i++) {
+    const shape = objectShape(schema);
+    if (!shape || !Object.hasOwn(shape, parts[i])) return { unknown: parts.slice(0, i + 1).join(".") };
+    schema = shape[parts[i]];
+  }
+  return { schema };
+}
+
+// --- messages ---------------------------------------------------------------------------------------
+
+function show(v: unknown): string {
+  if (v === undefined) return "nothing";
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 60 ? s.slice(0, 60) + "…" : s;
+}
+
+function joinPath(base: string, rest: ReadonlyArray<PropertyKey>): string {
+  let out = base;
+  for (const k of rest) out += typeof k === "number" ? `[${k}]` : out ? `.${String(k)}` : String(k);
+  return out || "(top level)";
+}
+
+function valueAt(root: unknown, path: ReadonlyArray<PropertyKey>): unknown {
+  let v = root;
+  for (const k of path) v = v !== null && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[k] : undefined;
+  return v;
+}
+
+/** One zod issue as "<path>: <what>, got <value>". */
+function describeIssue(base: string, issue: z.core.$ZodIssue, input: unknown): string {
+  const value = valueAt(input, issue.path);
+  const at = joinPath(base, issue.path);
+  switch (issue.code) {
+    case "invalid_type":
+      return `${at}: expected ${issue.expected}, got ${show(value)}`;
+    case "invalid_value":
+      return `${at}: expected ${issue.values.map((v) => show(v)).join(" or ")}, got ${show(value)}`;
+    case "too_small":
+      return issue.origin === "number" || issue.origin === "int"
+        ? `${at}: must be ${issue.inclusive ? "≥" : ">"} ${issue.minimum}, got ${show(value)}`
+        : `${at}: ${issue.message}`;
+    case "too_big":
+      return issue.origin === "number" || issue.origin === "int"
+        ? `${at}: must be ${issue.inclusive ? "≤" : "<"} ${issue.maximum}, got ${show(value)}`
+        : `${at}: ${issue.message}`;
+    case "unrecognized_keys":
+      return issue.keys.map((k) => `${joinPath(at === "(top level)" ? "" : at, [k])}: unknown field`).join("; ");
+    case "invalid_union": {
+      // A discriminated union (data.real) with an unknown discriminator value.
+      const options = (issue as { options?: unknown[] }).options;
+      if (Array.isArray(options) && options.length)
+        return `${at}: expected ${options.map((v) => show(v)).join(" or ")}, got ${show(value)}`;
+      if (issue.message !== "Invalid input") return `${at}: ${issue.message}, got ${show(value)}`;
+      // A union of literals (inputChannels: 1 | 3): list the allowed values.
+      const allowed = issue.errors.flat().flatMap((e) => (e.code === "invalid_value" ? e.values : []));
+      if (allowed.length && allowed.length === issue.errors.length)
+        return `${at}: expected ${allowed.map((v) => show(v)).join(" or ")}, got ${show(value)}`;
+      // A discriminated union with a bad discriminator, or the first failing branch's reason.
+      const first = issue.errors.find((e) => e.length)?.[0];
+      if (first) return describeIssue(at, first, value);
+      return `${at}: ${issue.message}, got ${show(value)}`;
+    }
+    default:
+      return `${at}: ${issue.message}, got ${show(value)}`;
+  }
+}
+
+function fail(fileName: string, msg: string): never {
+  throw new UsageError(`${fileName}: ${msg}`);
+}
+
+function check(schema: AnySchema, value: unknown, base: string, fileName: string): unknown {
+  const r = schema.safeParse(value);
+  if (!r.success) fail(fileName, describeIssue(base, r.error.issues[0], value));
+  return r.data;
+}
+
+/** Checks a partial RunConfig value against the schema at `path`, descending into plain objects. */
+function checkPartial(path: string, value: unknown, where: string, fileName: string): void {
+  const at = schemaAt(path);
+  if ("unknown" in at) fail(fileName, `${where}: unknown RunConfig field "${at.unknown}"`);
+  const shape = objectShape(at.schema);
+  if (shape && value !== null && typeof value === "object" && !Array.isArray(value)) {
+    for (const [k, v] of Object.entries(value)) checkPartial(`${path}.${k}`, v, `${where}.${k}`, fileName);
+    return;
+  }
+  // A leaf (or a whole union-typed object like data.real): it must be given, so unwrap the default.
+  check(unwrap(at.schema), value, where, fileName);
+}
+
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.split(".");
+  let o = target;
+  for (const p of parts.slice(0, -1)) {
+    if (o[p] === null || typeof o[p] !== "object" || Array.isArray(o[p])) o[p] = {};
+    o = o[p] as Record<string, unknown>;
+  }
+  o[parts[parts.length - 1]] = value;
+}
+
+function deepClone<T>(v: T): T {
+  return structuredClone(v);
+}
+
+// --- public API -------------------------------------------------------------------------------------
+
+/** Validates a spec object (already parsed from YAML/JSON); `fileName` prefixes every error. */
+export function validateGridSpec(raw: unknown, fileName = "grid spec"): GridSpec {
+  const outer = check(GridSpecSchema, raw, "", fileName) as z.infer<typeof GridSpecSchema>;
+  const parameters: Record<string, unknown[]> = {};
+  const paths = Object.keys(outer.parameters);
+  if (paths.length === 0 && outer.defaults.regime === undefined)
+    fail(fileName, "parameters: give at least one parameter, or a regime in defaults");
+  for (const path of paths) {
+    const p = outer.parameters[path];
+    const values = Array.isArray(p) ? p : "values" in p ? p.values : [p.value];
+    const list = Array.isArray(p) ? `parameters.${path}` : `parameters.${path}.values`;
+    const at = schemaAt(path);
+    if ("unknown" in at) fail(fileName, `parameters.${path}: unknown RunConfig field "${at.unknown}"`);
+    const overlap = paths.find((q) => q !== path && path.startsWith(q + "."));
+    if (overlap) fail(fileName, `parameters.${path}: overlaps parameters.${overlap}`);
+    if (values.length === 0) fail(fileName, `${list}: list at least one value`);
+    const seen = new Map<string, number>();
+    values.forEach((v, i) => {
+      const where = "value" in p && !Array.isArray(p) ? `parameters.${path}.value` : `${list}[${i}]`;
+      check(unwrap(at.schema), v, where, fileName);
+      const key = JSON.stringify(v);
+      if (seen.has(key)) fail(fileName, `${where}: duplicate of ${list}[${seen.get(key)}] (${show(v)})`);
+      seen.set(key, i);
+    });
+    parameters[path] = values;
+  }
+  for (const [k, v] of Object.entries(outer.defaults)) checkPartial(k, v, `defaults.${k}`, fileName);
+  if (!("regime" in parameters) && outer.defaults.regime === undefined)
+    fail(fileName, `parameters.regime: no regime given (add it to parameters or defaults)`);
+  return { ...outer, parameters };
+}
+
+/** Parses YAML or JSON text (JSON is YAML) and validates it; errors name the file, line or field. */
+export function parseGridSpec(text: string, fileName: string): GridSpec {
+  let raw: unknown;
+  try {
+    raw = YAML.parse(text, { prettyErrors: true, uniqueKeys: true });
+  } catch (e) {
+    const err = e as Error & { linePos?: [{ line: number; col: number }] };
+    const pos = err.linePos?.[0];
+    const firstLine = err.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
+    fail(pos ? `${fileName}:${pos.line}:${pos.col}` : fileName, `not valid YAML/JSON: ${firstLine}`);
+  }
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) fail(fileName, `expected a mapping at the top level, got ${show(raw)}`);
+  return validateGridSpec(raw, fileName);
+}
+
+/**
+ * The cartesian product of the parameters over the defaults, in spec order (the last parameter varies
+ * fastest); each cell validated by RunConfigSchema (defaults filled in).
+ */
+export function expandGrid(spec: GridSpec, fileName = spec.name): GridCell[] {
+  const checked = validateGridSpec(spec, fileName);
+  const paths = Object.keys(checked.parameters);
+  const varying = paths.filter((p) => checked.parameters[p].length > 1 || p === "regime" || p === "seed");
+  const cells: GridCell[] = [];
+  const total = paths.reduce((n, p) => n * checked.parameters[p].length, 1);
+  for (let c = 0; c < total; c++) {
+    const config = deepClone(checked.defaults) as Record<string, unknown>;
+    const label: string[] = [];
+    let rest = c;
+    const picks: [string, unknown][] = [];
+    for (let k = paths.length - 1; k >= 0; k--) {
+      const values = checked.parameters[paths[k]];
+      picks.unshift([paths[k], values[rest % values.length]]);
+      rest = Math.floor(rest / values.length);
+    }
+    for (const [path, value] of picks) {
+      setPath(config, path, deepClone(value));
+      if (varying.includes(path)) label.push(`${path}=${typeof value === "object" ? JSON.stringify(value) : String(value)}`);
+    }
+    const where = `cell ${c} (${label.join(", ") || "defaults"})`;
+    const r = RunConfigSchema.safeParse(config);
+    if (!r.success) fail(fileName, `${where}: ${describeIssue("", r.error.issues[0], config)}`);
+    const full = r.data;
+    cells.push({ name: `${checked.name}/${label.join(",")}`.replace(/\/$/, ""), regime: full.regime, seed: full.seed, config: full });
+  }
+  return cells;
+}
