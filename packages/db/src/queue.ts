@@ -18,7 +18,7 @@
  * Timestamps are `timestamp(3)` without time zone holding UTC (Prisma's convention), hence
  * `now() AT TIME ZONE 'UTC'` wherever SQL writes or compares one.
  */
-import { UsageError } from "@lml/core";
+import { expandGrid, UsageError, type GridSpec } from "@lml/core";
 import { Prisma, type PrismaClient } from "./generated/prisma/client";
 
 type Db = PrismaClient;
@@ -34,8 +34,11 @@ export type RunStatusName = (typeof RUN_STATUSES)[number];
 // Grids
 // ---------------------------------------------------------------------------------------------------
 
-/** One expanded cell of a grid spec: what becomes one Run. `config` is a validated RunConfig. */
-export interface GridCell {
+/**
+ * One expanded cell of a grid spec: what becomes one Run. @lml/core's GridCell fits; `config` is kept
+ * loose here (the worker validates it with RunConfigSchema when it claims the run).
+ */
+export interface QueueCell {
   name: string;
   regime: string;
   seed: number;
@@ -45,13 +48,16 @@ export interface GridCell {
 export interface SubmitGridOptions {
   /** Queue another grid even when one of the same name exists (nothing is deleted). */
   force?: boolean;
-  /** Higher runs first; default 0. */
+  /** Higher runs first; default: the spec's priority, else 0. */
   priority?: number;
-  /** Attempts before a run whose worker keeps dying is FAILED; default 3. */
+  /** Attempts before a run whose worker keeps dying is FAILED; default: the spec's, else 3. */
   maxAttempts?: number;
-  /** The expanded cells (`expandGrid(spec)` from @lml/core, done by the caller). */
-  cells: GridCell[];
+  /** The expanded cells; default `expandGrid(spec)` (@lml/core), which needs a full GridSpec. */
+  cells?: QueueCell[];
 }
+
+/** A GridSpec from @lml/core, or just a name when the caller passes the cells. */
+export type SubmittableSpec = Pick<GridSpec, "name"> & Partial<Pick<GridSpec, "priority" | "maxAttempts">>;
 
 export interface SubmittedGrid {
   id: string;
@@ -66,11 +72,13 @@ export interface SubmittedGrid {
  */
 export async function submitGrid(
   prisma: Db,
-  spec: { name: string },
+  spec: SubmittableSpec,
   specText: string | null,
-  options: SubmitGridOptions,
+  options: SubmitGridOptions = {},
 ): Promise<SubmittedGrid> {
-  const { cells } = options;
+  const cells = options.cells ?? expandGrid(spec as GridSpec);
+  const priority = options.priority ?? spec.priority ?? 0;
+  const maxAttempts = options.maxAttempts ?? spec.maxAttempts ?? 3;
   if (cells.length === 0) throw new UsageError(`grid "${spec.name}": the spec expands to no runs`);
   return prisma.$transaction(async (tx) => {
     // Two concurrent submissions of one name must not both pass the check below.
@@ -97,8 +105,8 @@ export async function submitGrid(
         regime: cell.regime,
         seed: cell.seed,
         config: cell.config as Prisma.InputJsonValue,
-        priority: options.priority ?? 0,
-        maxAttempts: options.maxAttempts ?? 3,
+        priority,
+        maxAttempts,
         createdAt: new Date(base + i),
       })),
     });

@@ -18,11 +18,11 @@ import {
   saveCheckpoint,
   submitGrid,
   type EvaluationInput,
-  type GridCell,
+  type QueueCell,
 } from "../src/queue";
 import { describeEachDatabase, openTestDatabase, testDatabases, type TestDatabase } from "../src/testing";
 
-const cells = (n: number, prefix = "run"): GridCell[] =>
+const cells = (n: number, prefix = "run"): QueueCell[] =>
   Array.from({ length: n }, (_, i) => ({
     name: `${prefix}-${i}`,
     regime: "synthetic-only",

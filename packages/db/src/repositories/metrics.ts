@@ -28,12 +28,13 @@ export async function appendMetricPoints(prisma: PrismaClient, runId: string, po
   try {
     for (let i = 0; i < rows.length; i += CHUNK) {
       const chunk = rows.slice(i, i + CHUNK);
-      // One statement per chunk via unnest (a createMany cannot update on conflict).
+      // One statement per chunk via unnest (a createMany cannot update on conflict). Values travel as
+      // text because a NaN in a float array parameter is sent as null; "NaN"::float8 is NaN.
       await prisma.$executeRaw`
         INSERT INTO "MetricPoint" ("runId", "name", "step", "epoch", "value")
-        SELECT ${id}::uuid, t.name, t.step, t.epoch, t.value
+        SELECT ${id}::uuid, t.name, t.step, t.epoch, t.value::float8
         FROM unnest(${chunk.map((p) => p.name)}::text[], ${chunk.map((p) => p.step)}::int[],
-                    ${chunk.map((p) => p.epoch ?? null)}::float8[], ${chunk.map((p) => p.value)}::float8[])
+                    ${chunk.map((p) => p.epoch ?? null)}::float8[], ${chunk.map((p) => String(p.value))}::text[])
              AS t(name, step, epoch, value)
         ON CONFLICT ("runId", "name", "step") DO UPDATE SET "value" = EXCLUDED."value", "epoch" = EXCLUDED."epoch"`;
     }
