@@ -3,7 +3,7 @@
  * dashboard shows (mean ± std, n, best in bold, † where the best is not significantly better than the
  * runner-up); CSV carries the unrounded numbers in separate columns for further analysis.
  */
-import { METRIC_LABELS, type StudyCell, type StudyTable } from "./tables";
+import { formatNumber, METRIC_LABELS, type StudyCell, type StudyTable } from "./format";
 
 export const EXPORT_FORMATS = ["csv", "md", "latex"] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -18,11 +18,6 @@ export const EXPORT_EXTENSION: Record<ExportFormat, string> = { csv: "csv", md: 
 export interface ExportOptions {
   /** Decimals shown in Markdown and LaTeX (the study reports three). */
   digits?: number;
-}
-
-/** The dashboard's and the exports' one way of printing a number (fixed decimals). */
-export function formatNumber(x: number, digits = 3): string {
-  return Number.isFinite(x) ? x.toFixed(digits) : "–";
 }
 
 /** Full precision without float noise, for CSV. */
@@ -45,7 +40,7 @@ function cellText(c: StudyCell | null, digits: number, bold: (s: string) => stri
 }
 
 function footnote(table: StudyTable): string {
-  return `${METRIC_LABELS[table.metric]}, ${table.norm} normalisation; mean ± std over seeds (n runs); best per column in bold; ${NOT_SIGNIFICANT} = not significantly better than the next best (paired t-test over images, α = ${table.alpha}).`;
+  return `${METRIC_LABELS[table.metric]}, ${table.norm} normalisation; mean ± std over seeds (n runs); best per column in bold; ${NOT_SIGNIFICANT} = not significantly better than the next best (Wilcoxon signed-rank test over images, α = ${table.alpha}).`;
 }
 
 function latexEscape(s: string): string {

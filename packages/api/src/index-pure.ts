@@ -1,7 +1,7 @@
 /**
- * The database-free part of the API (tables, exports, statistics): what `lml report` and the browser
- * bundle may import without pulling in Prisma.
+ * The results tables and their exports without the routers: what `lml report` imports.
+ * (Client components import "@lml/api/format", which needs neither core nor the database.)
  */
+export * from "./format";
 export * from "./tables";
 export * from "./export";
-export { pairedTTest, mean, std, tTwoSidedP } from "./stats";

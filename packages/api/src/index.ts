@@ -25,9 +25,7 @@ export type AppRouter = typeof appRouter;
 export const createCaller = createCallerFactory(appRouter);
 
 export { tokenFromHeaders, type Context } from "./trpc";
-export * from "./tables";
-export * from "./export";
-export { pairedTTest, mean, std } from "./stats";
+export * from "./index-pure";
 export { previewSpec, type SpecPreview, type PreviewRun } from "./spec";
 export { loadStudyTables } from "./routers/evaluations";
 export { gridSummaries } from "./routers/grids";

@@ -1,34 +1,47 @@
 /**
- * Grid specs on the server: the preview the New-grid page shows (same parser and expansion as the CLI,
- * so a spec that previews fine is one `lml grid submit` accepts) and the queue calls behind the mutations.
+ * Grid specs on the server: the preview the New-grid page shows (core's parser and expansion, as the
+ * CLI uses, so a spec that previews fine is one `lml grid submit` accepts) and the queue calls behind
+ * the mutations.
  */
-import { expandGrid, parseGridSpec } from "@lml/core";
+import { TRPCError } from "@trpc/server";
+import { expandGrid, parseGridSpec, UsageError, type GridCell, type GridSpec } from "@lml/core";
 import * as db from "@lml/db";
 
-export interface PreviewRun {
-  name: string;
-  regime: string;
-  seed: number;
-  config: unknown;
-}
-export type SpecPreview =
-  | { ok: true; name: string; runs: PreviewRun[]; spec: unknown }
-  | { ok: false; error: string };
+export type PreviewRun = GridCell;
+export type SpecPreview = { ok: true; name: string; runs: GridCell[]; spec: GridSpec } | { ok: false; error: string };
 
+/** Never throws on bad input: the error names the file, line or field path (UsageError's message). */
 export function previewSpec(text: string, fileName: string): SpecPreview {
   try {
     const spec = parseGridSpec(text, fileName);
-    const runs = expandGrid(spec).map((r: PreviewRun) => ({ name: r.name, regime: r.regime, seed: r.seed, config: r.config }));
-    return { ok: true, name: (spec as { name: string }).name, runs, spec };
+    return { ok: true, name: spec.name, runs: expandGrid(spec, fileName), spec };
   } catch (err) {
-    // UsageError messages name the file and field path; anything else is reported as is.
-    return { ok: false, error: err instanceof Error ? err.message : String(err) };
+    if (err instanceof UsageError) return { ok: false, error: err.message };
+    throw err;
+  }
+}
+
+/** The queue's calls (packages/db/src/queue.ts) with bad input turned into a 400 carrying its message. */
+async function usage<T>(f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (err) {
+    if (err instanceof UsageError) throw new TRPCError({ code: "BAD_REQUEST", message: err.message, cause: err });
+    throw err;
   }
 }
 
 export const queue = {
-  submitGrid: (prisma: db.PrismaClient, text: string, fileName: string) => db.submitGrid(prisma, text, fileName),
-  cancelGrid: (prisma: db.PrismaClient, gridId: string) => db.cancelGrid(prisma, gridId),
-  cancelRun: (prisma: db.PrismaClient, runId: string) => db.cancelRun(prisma, runId),
-  requeueRun: (prisma: db.PrismaClient, runId: string) => db.requeueRun(prisma, runId),
+  submitGrid: (prisma: db.PrismaClient, preview: Extract<SpecPreview, { ok: true }>, text: string, force: boolean) =>
+    usage(() =>
+      db.submitGrid(prisma, preview.spec, text, {
+        cells: preview.runs,
+        force,
+        priority: preview.spec.priority,
+        maxAttempts: preview.spec.maxAttempts,
+      }),
+    ),
+  cancelGrid: (prisma: db.PrismaClient, gridId: string) => usage(() => db.cancelGrid(prisma, gridId)),
+  cancelRun: (prisma: db.PrismaClient, runId: string) => usage(() => db.cancelRun(prisma, runId)),
+  requeueRun: (prisma: db.PrismaClient, runId: string) => usage(() => db.requeueRun(prisma, runId)),
 };

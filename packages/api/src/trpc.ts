@@ -5,6 +5,7 @@
 import { initTRPC, TRPCError } from "@trpc/server";
 import { timingSafeEqual } from "node:crypto";
 import { ZodError } from "zod";
+import { transformer } from "./transformer";
 import type { LandmarkScheme } from "@lml/core";
 import type { PrismaClient } from "@lml/db";
 
@@ -31,6 +32,7 @@ export function tokenFromHeaders(headers: Headers): string | null {
 }
 
 const t = initTRPC.context<Context>().create({
+  transformer,
   errorFormatter({ shape, error }) {
     const cause = error.cause;
     return {

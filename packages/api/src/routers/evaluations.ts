@@ -3,7 +3,8 @@ import { TRPCError } from "@trpc/server";
 import { z } from "zod";
 import type { PrismaClient } from "@lml/db";
 import { EXPORT_EXTENSION, EXPORT_FORMATS, EXPORT_MIME, exportTables } from "../export";
-import { buildStudyTables, differingParams, METRICS, NORMS, TABLE_PROTOCOLS, TEST_SETS } from "../tables";
+import { differingParams, METRICS, NORMS, TABLE_PROTOCOLS, TEST_SETS } from "../format";
+import { buildStudyTables } from "../tables";
 import { publicProcedure, router, type Context } from "../trpc";
 
 const tableInput = z

@@ -38,6 +38,7 @@ const specInput = z
     fileName: z.string().min(1).max(200).default("grid.yaml"),
   })
   .strict();
+const submitInput = specInput.extend({ force: z.boolean().default(false) });
 
 export const gridsRouter = router({
   list: publicProcedure
@@ -75,11 +76,12 @@ export const gridsRouter = router({
   /** Validates a YAML/JSON spec with the CLI's schema and lists the runs it expands to; never writes. */
   preview: publicProcedure.input(specInput).query(({ input }) => previewSpec(input.text, input.fileName)),
 
-  submit: mutationProcedure.input(specInput).mutation(async ({ ctx, input }) => {
+  /** Queues the grid; a grid of the same name is refused unless `force` (as `lml grid submit --force`). */
+  submit: mutationProcedure.input(submitInput).mutation(async ({ ctx, input }) => {
     const preview = previewSpec(input.text, input.fileName);
     if (!preview.ok) throw new TRPCError({ code: "BAD_REQUEST", message: preview.error });
-    const grid = await queue.submitGrid(ctx.prisma, input.text, input.fileName);
-    return { id: grid.id, runs: preview.runs.length };
+    const grid = await queue.submitGrid(ctx.prisma, preview, input.text, input.force);
+    return { id: grid.id, name: grid.name, runs: grid.runs };
   }),
 
   cancel: mutationProcedure.input(idInput).mutation(async ({ ctx, input }) => {

@@ -2,7 +2,7 @@
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
 import type { PrismaClient } from "@lml/db";
-import { differingParams, flattenConfig } from "../tables";
+import { differingParams, flattenConfig } from "../format";
 import { queue } from "../spec";
 import { mutationProcedure, publicProcedure, router } from "../trpc";
 import { idInput, pageInput, RUN_STATUSES } from "./shared";

@@ -1,0 +1,159 @@
+/**
+ * Browser-safe vocabulary of the results tables: labels, types, config flattening and number format.
+ * No database and no @lml/core import, so that client components can use it.
+ */
+export const NORMS = ["inter-pupil", "inter-ocular", "bbox"] as const;
+export type Norm = (typeof NORMS)[number];
+export const METRICS = ["nme", "auc8", "fr8", "auc10", "fr10"] as const;
+export type Metric = (typeof METRICS)[number];
+export const TABLE_PROTOCOLS = ["nearest-subset", "test-time-mlp"] as const;
+export const TEST_SETS = ["synthetic-test", "common", "challenging"] as const;
+
+export const METRIC_LABELS: Record<Metric, string> = {
+  nme: "NME (%)",
+  auc8: "AUC@8 (%)",
+  fr8: "FR@8 (%)",
+  auc10: "AUC@10 (%)",
+  fr10: "FR@10 (%)",
+};
+/** AUC grows with quality; NME and failure rate shrink. */
+export function lowerIsBetter(metric: Metric): boolean {
+  return metric !== "auc8" && metric !== "auc10";
+}
+
+export const PROTOCOL_LABELS: Record<string, string> = {
+  "nearest-subset": "Nearest-subset mapping",
+  "test-time-mlp": "Test-time label adaptation (MLP)",
+  dense: "Dense (all synthetic points)",
+  direct: "Direct 68-point prediction",
+};
+export const TEST_SET_LABELS: Record<string, string> = {
+  "synthetic-test": "Synthetic test",
+  common: "Common test",
+  challenging: "Challenging test",
+  train: "Training set",
+};
+/** The study's wording for each regime (RunConfig's regime ids). */
+export const REGIME_LABELS: Record<string, string> = {
+  "synthetic-only": "Synthetic only",
+  "syn-real-label-adaptation": "Syn+real with label adaptation",
+  "uda-discriminator": "Unsupervised, with a discriminator",
+  "supervised-real": "Supervised, real data only",
+};
+
+/** The evaluation columns the tables read (a Prisma `Evaluation` row fits). */
+export interface EvaluationLike {
+  runId: string;
+  testSet: string;
+  protocol: string;
+  norm: string;
+  nme: number;
+  auc8: number;
+  fr8: number;
+  auc10: number;
+  fr10: number;
+  count: number;
+  perImage: number[];
+}
+/** The run columns the tables read (a Prisma `Run` row fits). */
+export interface RunLike {
+  id: string;
+  name?: string;
+  regime: string;
+  seed: number;
+  config: unknown;
+}
+
+export interface StudyTableOptions {
+  norm: Norm;
+  metric: Metric;
+  /** One table per protocol; default nearest-subset and test-time-mlp like the study. */
+  protocols?: readonly string[];
+  /** Columns; default synthetic-test, common, challenging. */
+  testSets?: readonly string[];
+  /** Extra config fields (dotted paths, e.g. "model.stacks") that split a regime's row. */
+  groupBy?: readonly string[];
+  /** Keep only runs whose config field (dotted path) equals the value (compared as strings). */
+  filter?: Readonly<Record<string, string | number | boolean>>;
+  /** Significance level of the paired test; default 0.05. */
+  alpha?: number;
+}
+
+export type Significance = "significant" | "not-significant" | "untestable";
+
+export interface StudyCell {
+  mean: number;
+  std: number;
+  /** Runs (seeds) averaged. */
+  n: number;
+  /** Test images per run (the evaluations' count; the smallest when runs differ). */
+  images: number;
+  runIds: string[];
+  /** Protocols the values came from (differs from the table's when a fallback was used). */
+  protocols: string[];
+  best: boolean;
+  /** Set on the best cell only: its paired test against the runner-up of the column. */
+  vsNext?: { rowKey: string; p: number | null; significance: Significance; meanDiff: number | null };
+}
+
+export interface StudyRow {
+  key: string;
+  label: string;
+  regime: string;
+  /** Values of the groupBy fields for this row. */
+  group: Record<string, string>;
+  cells: Record<string, StudyCell | null>;
+}
+
+export interface StudyTable {
+  protocol: string;
+  title: string;
+  norm: Norm;
+  metric: Metric;
+  lowerIsBetter: boolean;
+  columns: { testSet: string; label: string }[];
+  groupBy: string[];
+  rows: StudyRow[];
+  alpha: number;
+}
+
+/** Value at a dotted path of a JSON object, or undefined. */
+export function getPath(obj: unknown, path: string): unknown {
+  let cur: unknown = obj;
+  for (const part of path.split(".")) {
+    if (cur === null || typeof cur !== "object") return undefined;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return cur;
+}
+
+/** Every leaf of a JSON object as dotted path → value (arrays are leaves). */
+export function flattenConfig(obj: unknown, prefix = "", out: Record<string, unknown> = {}): Record<string, unknown> {
+  if (obj !== null && typeof obj === "object" && !Array.isArray(obj)) {
+    for (const [k, v] of Object.entries(obj as Record<string, unknown>)) flattenConfig(v, prefix ? `${prefix}.${k}` : k, out);
+  } else if (prefix) out[prefix] = obj;
+  return out;
+}
+
+export function show(v: unknown): string {
+  return v === undefined ? "—" : typeof v === "string" ? v : JSON.stringify(v);
+}
+
+/** Config fields whose value is not the same in every config, with the distinct values (sorted). */
+export function differingParams(configs: readonly unknown[]): { path: string; values: string[] }[] {
+  const flat = configs.map((c) => flattenConfig(c));
+  const paths = new Set(flat.flatMap((f) => Object.keys(f)));
+  const out: { path: string; values: string[] }[] = [];
+  for (const path of [...paths].sort()) {
+    const values = new Set(flat.map((f) => show(f[path])));
+    if (values.size > 1) out.push({ path, values: [...values].sort((a, b) => a.localeCompare(b, "en", { numeric: true })) });
+  }
+  return out;
+}
+
+/** The dashboard's and the exports' one way of printing a number (fixed decimals). */
+export function formatNumber(x: number, digits = 3): string {
+  return Number.isFinite(x) ? x.toFixed(digits) : "–";
+}
+
+export { transformer } from "./transformer";
