@@ -1,0 +1,346 @@
+/**
+ * Domain adaptation pieces: the gradient-reversal layer, DALN's nuclear-norm Wasserstein discrepancy
+ * (Chen et al., "Reusing the Task-specific Classifier as a Discriminator", CVPR 2022), the
+ * label-transfer network (dense synthetic points -> iBug68) and the DANN domain discriminator.
+ *
+ * Every network here owns plain `tf.Variable`s (named, so checkpoints can store them) and is
+ * initialised from an explicit seed, so a run is reproducible.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+// Gradients of the core ops (tfjs-core alone registers none); idempotent.
+import "@tensorflow/tfjs-core/dist/register_all_gradients";
+import type { CustomGradientFunc } from "@tensorflow/tfjs-core/dist/engine";
+
+// ---------------------------------------------------------------------------------------------------
+// Gradient reversal
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * Identity on the forward pass; multiplies the incoming gradient by −λ on the backward pass. What sits
+ * before it (the backbone) then descends on the negation of what sits after it (the discriminator)
+ * ascends, i.e. the two play the min-max game in one optimiser step.
+ */
+export function gradReverse<T extends tf.Tensor>(x: T, lambda: number): T {
+  const f = tf.customGrad(((input: tf.Tensor) => ({
+    value: tf.clone(input),
+    gradFunc: (dy: tf.Tensor) => tf.mul(dy, -lambda),
+  })) as unknown as CustomGradientFunc<tf.Tensor>);
+  return f(x) as T;
+}
+
+/** The adversarial ramp λ = tanh(step / rampSteps): 0 at the start (task first), → 1. */
+export function rampLambda(step: number, rampSteps: number): number {
+  return Math.tanh(step / Math.max(1, rampSteps));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Nuclear norm (tfjs has no SVD)
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * Eigen-decomposition of a symmetric n×n matrix (row-major, float64) by cyclic Jacobi rotations.
+ * Returns eigenvalues and eigenvectors (column j of `vectors` belongs to values[j]). Used on B×B Gram
+ * matrices (B = batch size, tens at most), where Jacobi is exact to float64 rounding and fast enough.
+ */
+export function symmetricEigen(a: Float64Array, n: number): { values: Float64Array; vectors: Float64Array } {
+  const m = Float64Array.from(a);
+  const v = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) v[i * n + i] = 1;
+  for (let sweep = 0; sweep < 60; sweep++) {
+    let off = 0;
+    let diag = 0;
+    for (let i = 0; i < n; i++) {
+      diag += m[i * n + i] * m[i * n + i];
+      for (let j = i + 1; j < n; j++) off += m[i * n + j] * m[i * n + j];
+    }
+    if (off <= 1e-30 * Math.max(diag, 1e-300)) break;
+    for (let p = 0; p < n; p++)
+      for (let q = p + 1; q < n; q++) {
+        const apq = m[p * n + q];
+        if (apq === 0) continue;
+        const app = m[p * n + p];
+        const aqq = m[q * n + q];
+        const theta = (aqq - app) / (2 * apq);
+        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+        const c = 1 / Math.sqrt(t * t + 1);
+        const s = t * c;
+        for (let k = 0; k < n; k++) {
+          const mkp = m[k * n + p];
+          const mkq = m[k * n + q];
+          m[k * n + p] = c * mkp - s * mkq;
+          m[k * n + q] = s * mkp + c * mkq;
+        }
+        for (let k = 0; k < n; k++) {
+          const mpk = m[p * n + k];
+          const mqk = m[q * n + k];
+          m[p * n + k] = c * mpk - s * mqk;
+          m[q * n + k] = s * mpk + c * mqk;
+        }
+        for (let k = 0; k < n; k++) {
+          const vkp = v[k * n + p];
+          const vkq = v[k * n + q];
+          v[k * n + p] = c * vkp - s * vkq;
+          v[k * n + q] = s * vkp + c * vkq;
+        }
+      }
+  }
+  const values = new Float64Array(n);
+  for (let i = 0; i < n; i++) values[i] = m[i * n + i];
+  return { values, vectors: v };
+}
+
+/**
+ * Nuclear norms ‖P_g‖_* of a stack of G matrices P_g (B×D each), differentiable.
+ *
+ * ‖P‖_* = Σσ_i = trace((P Pᵀ)^½). We use the B×B Gram matrix (B ≪ D here, so it is the cheap side),
+ * built on the host in float64 and diagonalised exactly by Jacobi, instead of a Newton–Schulz iteration:
+ * exact, and no convergence tuning. The gradient is the textbook one, ∂‖P‖_* / ∂P = U Vᵀ =
+ * (P Pᵀ)^−½ P, where directions with σ ≈ 0 (rank deficiency) get the zero subgradient.
+ */
+export function nuclearNorms(p: tf.Tensor3D): tf.Tensor1D {
+  const f = tf.customGrad(((input: tf.Tensor, save: tf.GradSaveFunc) => {
+    const [g, b, d] = input.shape as [number, number, number];
+    const data = input.dataSync();
+    const norms = new Float32Array(g);
+    const invSqrt = new Float32Array(g * b * b); // (P Pᵀ)^−½ per matrix, for the backward pass
+    const gram = new Float64Array(b * b);
+    for (let k = 0; k < g; k++) {
+      const base = k * b * d;
+      for (let i = 0; i < b; i++)
+        for (let j = i; j < b; j++) {
+          let s = 0;
+          const oi = base + i * d;
+          const oj = base + j * d;
+          for (let t = 0; t < d; t++) s += data[oi + t] * data[oj + t];
+          gram[i * b + j] = s;
+          gram[j * b + i] = s;
+        }
+      const { values, vectors } = symmetricEigen(gram, b);
+      const top = Math.max(...values, 0);
+      let norm = 0;
+      for (let j = 0; j < b; j++) {
+        const lam = values[j];
+        // σ² below float32 resolution of the data are rank deficiency, not signal.
+        if (lam <= 1e-10 * top || lam <= 1e-30) continue;
+        const sigma = Math.sqrt(lam);
+        norm += sigma;
+        for (let r = 0; r < b; r++) {
+          const ur = vectors[r * b + j] / sigma;
+          for (let c = 0; c < b; c++) invSqrt[k * b * b + r * b + c] += ur * vectors[c * b + j];
+        }
+      }
+      norms[k] = norm;
+    }
+    const m = tf.tensor3d(invSqrt, [g, b, b]);
+    save([input, m]);
+    return {
+      value: tf.tensor1d(norms),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [x, inv] = saved;
+        return tf.mul(tf.matMul(inv as tf.Tensor3D, x as tf.Tensor3D), tf.reshape(dy, [g, 1, 1]));
+      },
+    };
+  }) as unknown as CustomGradientFunc<tf.Tensor1D>);
+  return f(p) as tf.Tensor1D;
+}
+
+/**
+ * How heatmaps become DALN's probability matrices.
+ *
+ * DALN was written for classification: P is the B×C matrix of softmax predictions, ‖P‖_F measures
+ * confidence and rank(P) diversity. A landmark heatmap (B×h×w×K logits) is K classification problems
+ * whose classes are the h·w locations, so each landmark k gives P_k = spatial softmax of its heatmap,
+ * B×(h·w), rows on the simplex: exactly DALN's object, with "confident" = a peaked heatmap and "diverse"
+ * = different images put the landmark at different places. We deliberately do NOT collapse to one B×K
+ * matrix of per-landmark peak masses: its rows are non-negative and nearly parallel (every landmark
+ * of one face is about as sharp as every other), so its nuclear norm ≈ its Frobenius norm and the
+ * discrepancy would lose the diversity half of DALN.
+ *
+ * Returns K×B×(h·w).
+ */
+export function spatialProbabilities(heatmaps: tf.Tensor4D): tf.Tensor3D {
+  const [b, h, w, k] = heatmaps.shape;
+  const flat = tf.transpose(tf.reshape(heatmaps, [b, h * w, k]), [2, 0, 1]); // K×B×hw
+  return tf.softmax(flat) as tf.Tensor3D;
+}
+
+/**
+ * DALN's nuclear-norm Wasserstein discrepancy, averaged over landmarks:
+ * W = mean_k (‖P_k^s‖_* / B_s − ‖P_k^t‖_* / B_t). The critic (the task head behind a gradient-reversal
+ * layer) maximises it; the backbone, through the reversal, minimises it. The trainer adds −weight·W.
+ */
+export function dalnDiscrepancy(source: tf.Tensor4D, target: tf.Tensor4D): tf.Scalar {
+  return tf.tidy(() => {
+    const ns = nuclearNorms(spatialProbabilities(source));
+    const nt = nuclearNorms(spatialProbabilities(target));
+    return tf.sub(tf.div(tf.mean(ns), source.shape[0]), tf.div(tf.mean(nt), target.shape[0])) as tf.Scalar;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Small seeded networks
+// ---------------------------------------------------------------------------------------------------
+
+/** mulberry32: a 32-bit PRNG whose whole state is one integer (so checkpoints can store it). */
+export class Rng {
+  constructor(public state: number) {
+    this.state = state >>> 0;
+  }
+  /** Uniform in [0, 1). */
+  next(): number {
+    this.state = (this.state + 0x6d2b79f5) >>> 0;
+    let t = this.state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+  uniform(lo: number, hi: number): number {
+    return lo + (hi - lo) * this.next();
+  }
+  normal(): number {
+    const u = Math.max(this.next(), 1e-12);
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * this.next());
+  }
+  /** A fresh 32-bit seed for a sub-stream (e.g. one epoch's shuffle). */
+  int(): number {
+    return Math.floor(this.next() * 4294967296) >>> 0;
+  }
+}
+
+// tfjs variable names must be unique per process (tests build several nets): let tfjs name them and
+// expose stable names through `named` instead, which is what checkpoints use.
+function dense(rng: Rng, fanIn: number, fanOut: number, scale: number): tf.Variable {
+  const values = new Float32Array(fanIn * fanOut);
+  const std = scale * Math.sqrt(2 / fanIn); // He init, times `scale`
+  for (let i = 0; i < values.length; i++) values[i] = rng.normal() * std;
+  return tf.variable(tf.tensor2d(values, [fanIn, fanOut]), true);
+}
+
+function zeros(n: number): tf.Variable {
+  return tf.variable(tf.zeros([n]), true);
+}
+
+/** Something with trainable variables under stable names, that checkpoints can store and restore. */
+export interface HasVariables {
+  /** Stable name → variable, e.g. "transfer/w1". */
+  readonly named: Record<string, tf.Variable>;
+  readonly variables: tf.Variable[];
+  dispose(): void;
+}
+
+/**
+ * Label-transfer network: dense landmark coordinates (B×N×2, image-side units in [0, 1]) → iBug68
+ * (B×68×2, same units). out = subset(x) + MLP(x − ½): the skip connection picks the nearest-subset
+ * points (so an untrained network already equals the nearest-subset protocol) and the MLP — one hidden
+ * ReLU layer whose output layer starts near zero — learns the definition offset between the two
+ * schemes (e.g. jaw points that the synthetic scheme places elsewhere). Used in training
+ * (syn-real-label-adaptation, where gradients also flow into the backbone) and fitted alone at test
+ * time (the test-time-mlp protocol).
+ */
+export class LabelTransferMLP implements HasVariables {
+  readonly w1: tf.Variable;
+  readonly b1: tf.Variable;
+  readonly w2: tf.Variable;
+  readonly b2: tf.Variable;
+  private readonly subset: tf.Tensor1D;
+
+  constructor(
+    readonly inPoints: number,
+    subset: Int32Array,
+    hidden: number,
+    seed: number,
+    readonly prefix = "transfer",
+  ) {
+    const rng = new Rng(seed);
+    this.w1 = dense(rng, 2 * inPoints, hidden, 1);
+    this.b1 = zeros(hidden);
+    this.w2 = dense(rng, hidden, 2 * subset.length, 0.01);
+    this.b2 = zeros(2 * subset.length);
+    this.subset = tf.tensor1d(subset, "int32");
+  }
+
+  get outPoints(): number {
+    return this.subset.shape[0];
+  }
+
+  get named(): Record<string, tf.Variable> {
+    const p = this.prefix;
+    return { [`${p}/w1`]: this.w1, [`${p}/b1`]: this.b1, [`${p}/w2`]: this.w2, [`${p}/b2`]: this.b2 };
+  }
+
+  get variables(): tf.Variable[] {
+    return [this.w1, this.b1, this.w2, this.b2];
+  }
+
+  apply(coords: tf.Tensor3D): tf.Tensor3D {
+    return tf.tidy(() => {
+      const b = coords.shape[0];
+      const x = tf.sub(tf.reshape(coords, [b, 2 * this.inPoints]), 0.5);
+      const h = tf.relu(tf.add(tf.matMul(x, this.w1), this.b1));
+      const delta = tf.reshape(tf.add(tf.matMul(h, this.w2), this.b2), [b, this.outPoints, 2]);
+      return tf.add(tf.gather(coords, this.subset, 1), delta) as tf.Tensor3D;
+    });
+  }
+
+  dispose(): void {
+    for (const v of this.variables) v.dispose();
+    this.subset.dispose();
+  }
+}
+
+/**
+ * DANN domain discriminator: global-average-pooled backbone features (B×C) → hidden ReLU → one logit
+ * (synthetic = 1, real = 0). Placed behind `gradReverse`, so the backbone learns domain-invariant
+ * features while this learns to tell the domains apart (Ganin & Lempitsky 2015).
+ */
+export class DomainDiscriminator implements HasVariables {
+  readonly w1: tf.Variable;
+  readonly b1: tf.Variable;
+  readonly w2: tf.Variable;
+  readonly b2: tf.Variable;
+
+  constructor(
+    channels: number,
+    hidden: number,
+    seed: number,
+    readonly prefix = "discriminator",
+  ) {
+    const rng = new Rng(seed);
+    this.w1 = dense(rng, channels, hidden, 1);
+    this.b1 = zeros(hidden);
+    this.w2 = dense(rng, hidden, 1, 1);
+    this.b2 = zeros(1);
+  }
+
+  get named(): Record<string, tf.Variable> {
+    const p = this.prefix;
+    return { [`${p}/w1`]: this.w1, [`${p}/b1`]: this.b1, [`${p}/w2`]: this.w2, [`${p}/b2`]: this.b2 };
+  }
+
+  get variables(): tf.Variable[] {
+    return [this.w1, this.b1, this.w2, this.b2];
+  }
+
+  /** features: B×h×w×C → logits B. */
+  logits(features: tf.Tensor4D): tf.Tensor1D {
+    return tf.tidy(() => {
+      const pooled = tf.mean(features, [1, 2]) as tf.Tensor2D;
+      const h = tf.relu(tf.add(tf.matMul(pooled, this.w1), this.b1));
+      return tf.reshape(tf.add(tf.matMul(h, this.w2), this.b2), [-1]) as tf.Tensor1D;
+    });
+  }
+
+  /** Binary cross-entropy of telling source (label 1) from target (label 0), mean over both batches. */
+  loss(sourceFeatures: tf.Tensor4D, targetFeatures: tf.Tensor4D): tf.Scalar {
+    return tf.tidy(() => {
+      const ls = this.logits(sourceFeatures);
+      const lt = this.logits(targetFeatures);
+      const labels = tf.concat([tf.onesLike(ls), tf.zerosLike(lt)]);
+      return tf.losses.sigmoidCrossEntropy(labels, tf.concat([ls, lt])) as tf.Scalar;
+    });
+  }
+
+  dispose(): void {
+    for (const v of this.variables) v.dispose();
+  }
+}

@@ -1,0 +1,228 @@
+/**
+ * Evaluation protocols. A trained model is run over the test splits and scored with @lml/core's
+ * `evaluateShapes` under both normalisations, giving one `EvaluationRecord` per
+ * (testSet, protocol, norm) — the fields of the Prisma `Evaluation` model.
+ *
+ * Protocols (how a model's output becomes points comparable with the GT):
+ * - `dense`: the model's own points against the synthetic GT of the same scheme (synthetic test only;
+ *   the normaliser comes from the face's GT 68 points, since dense schemes have no "pupil" point);
+ * - `nearest-subset`: for each iBug68 point the dense point whose template position is closest
+ *   (core's `nearestSubset`), against the real 68-point GT;
+ * - `test-time-mlp`: a label-transfer MLP fitted, with the backbone frozen, on the real TRAIN split's
+ *   predictions → GT 68, then applied unchanged to the test splits;
+ * - `direct`: models that output 68 points themselves (supervised-real; the label-transfer head of
+ *   syn-real-label-adaptation).
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { evaluateShapes, normalisers, type EvaluationResult } from "@lml/core";
+import { LabelTransferMLP, Rng } from "./adaptation";
+import { type BatchSource, epochBatches, imageTensor } from "./data";
+import type { Hourglass } from "./model";
+import { softArgmax } from "./model";
+
+export type TestSet = "synthetic-test" | "common" | "challenging";
+export type Protocol = "dense" | "nearest-subset" | "test-time-mlp" | "direct";
+export type EvalNorm = "inter-pupil" | "inter-ocular";
+export const EVAL_NORMS: readonly EvalNorm[] = ["inter-pupil", "inter-ocular"];
+
+export interface EvaluationRecord extends EvaluationResult {
+  testSet: TestSet;
+  protocol: Protocol;
+  norm: EvalNorm;
+}
+
+/** A model's outputs on one split, with the split's GT; all pixel coordinates, flat B·N·2. */
+export interface SplitPredictions {
+  count: number;
+  /** Points per predicted shape (the model's scheme). */
+  points: number;
+  pred: Float32Array;
+  /** 68-point output of a label-transfer head, when the model has one. */
+  direct?: Float32Array;
+  /** GT of the split's own scheme (dense for synthetic, 68 for real). */
+  gt: Float32Array;
+  gt68: Float32Array;
+}
+
+/**
+ * Runs the model (inference mode: batch-norm running statistics) over every image of `source`, in
+ * order. `transfer`, when given, maps the dense prediction to 68 points (`direct`).
+ */
+export async function predictSplit(
+  model: Hourglass,
+  source: BatchSource,
+  opts: { side: number; channels: number; batchSize: number; transfer?: LabelTransferMLP },
+): Promise<SplitPredictions> {
+  const k = model.config.landmarks;
+  const preds: Float32Array[] = [];
+  const directs: Float32Array[] = [];
+  const gts: Float32Array[] = [];
+  const gts68: Float32Array[] = [];
+  let count = 0;
+  for await (const batch of epochBatches(source, opts.batchSize, 0, 0, false)) {
+    const outs = tf.tidy(() => {
+      const out = model.forward(imageTensor(batch, opts.side, opts.channels), false);
+      const coords = softArgmax(out.heatmaps[out.heatmaps.length - 1]);
+      const px = tf.mul(coords, opts.side);
+      return opts.transfer ? [px, tf.mul(opts.transfer.apply(coords), opts.side)] : [px];
+    });
+    preds.push(Float32Array.from(outs[0].dataSync()));
+    if (outs[1]) directs.push(Float32Array.from(outs[1].dataSync()));
+    tf.dispose(outs);
+    gts.push(batch.landmarks);
+    gts68.push(batch.landmarks68);
+    count += batch.size;
+  }
+  return {
+    count,
+    points: k,
+    pred: concat(preds),
+    direct: opts.transfer ? concat(directs) : undefined,
+    gt: concat(gts),
+    gt68: concat(gts68),
+  };
+}
+
+function concat(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/**
+ * Scores `pred` against `gt` (both B·points·2 pixels) under both normalisations, the normalisers always
+ * computed from the faces' GT 68 points (`gt68`) so dense and 68-point protocols share one yardstick.
+ */
+export function scoreShapes(
+  testSet: TestSet,
+  protocol: Protocol,
+  pred: Float32Array,
+  gt: Float32Array,
+  gt68: Float32Array,
+  points: number,
+): EvaluationRecord[] {
+  return EVAL_NORMS.map((norm) => {
+    const perImage = normalisers(gt68, norm);
+    const r = evaluateShapes(pred, gt, { norm: { name: norm, perImage }, points });
+    return { testSet, protocol, norm, ...r };
+  });
+}
+
+/** Picks points `subset` out of flat B·N·2 shapes. */
+export function selectPoints(shapes: Float32Array, points: number, subset: Int32Array): Float32Array {
+  const b = shapes.length / (2 * points);
+  const m = subset.length;
+  const out = new Float32Array(b * m * 2);
+  for (let s = 0; s < b; s++)
+    for (let i = 0; i < m; i++) {
+      out[2 * (s * m + i)] = shapes[2 * (s * points + subset[i])];
+      out[2 * (s * m + i) + 1] = shapes[2 * (s * points + subset[i]) + 1];
+    }
+  return out;
+}
+
+export interface MlpFitOptions {
+  side: number;
+  epochs: number;
+  hidden: number;
+  seed: number;
+  batchSize?: number;
+  lr?: number;
+}
+
+/**
+ * The test-time label-adaptation MLP: fitted on a training split's predicted points (frozen model)
+ * → its GT 68 points, with Adam on the mean L1 error (robust to the few faces the model gets badly
+ * wrong). Starts at the nearest-subset mapping (see LabelTransferMLP), so it can only learn to improve on it.
+ */
+export function fitTestTimeMlp(train: SplitPredictions, subset: Int32Array, opts: MlpFitOptions): LabelTransferMLP {
+  const mlp = new LabelTransferMLP(train.points, subset, opts.hidden, opts.seed, "test-time-mlp");
+  const x = tf.div(tf.tensor3d(train.pred, [train.count, train.points, 2]), opts.side) as tf.Tensor3D;
+  const y = tf.div(tf.tensor3d(train.gt68, [train.count, 68, 2]), opts.side) as tf.Tensor3D;
+  const optimizer = tf.train.adam(opts.lr ?? 1e-3);
+  const bs = Math.min(opts.batchSize ?? 64, train.count);
+  const rng = new Rng(opts.seed ^ 0x5eed);
+  const order = Array.from({ length: train.count }, (_, i) => i);
+  for (let epoch = 0; epoch < opts.epochs; epoch++) {
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(rng.next() * (i + 1));
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    for (let start = 0; start < order.length; start += bs) {
+      const idx = tf.tensor1d(order.slice(start, start + bs), "int32");
+      optimizer.minimize(
+        () => tf.mean(tf.abs(tf.sub(mlp.apply(tf.gather(x, idx)), tf.gather(y, idx)))) as tf.Scalar,
+        false,
+        mlp.variables,
+      );
+      idx.dispose();
+    }
+  }
+  optimizer.dispose();
+  x.dispose();
+  y.dispose();
+  return mlp;
+}
+
+/** Applies a label-transfer MLP to flat pixel shapes: B·N·2 → B·68·2 pixels. */
+export function applyMlp(mlp: LabelTransferMLP, pred: Float32Array, points: number, side: number): Float32Array {
+  return tf.tidy(() => {
+    const b = pred.length / (2 * points);
+    const coords = tf.div(tf.tensor3d(pred, [b, points, 2]), side) as tf.Tensor3D;
+    return Float32Array.from(tf.mul(mlp.apply(coords), side).dataSync());
+  });
+}
+
+export interface EvaluationInputs {
+  model: Hourglass;
+  /** The synthetic test split (dense GT); null for 68-point models' runs without one. */
+  syntheticTest: BatchSource | null;
+  realTrain: BatchSource;
+  realTests: { testSet: "common" | "challenging"; source: BatchSource }[];
+  /** For each iBug68 point, its nearest dense point (identity for 68-point models). */
+  subset: Int32Array;
+  /** The label-transfer head of syn-real-label-adaptation, when the run has one. */
+  transfer?: LabelTransferMLP;
+  side: number;
+  channels: number;
+  batchSize: number;
+  mlp: { epochs: number; hidden: number; seed: number };
+}
+
+/**
+ * Every protocol that applies to the model:
+ * dense models (scheme > 68): synthetic-test/dense, real/nearest-subset, real/test-time-mlp, and with a
+ * label-transfer head also real/direct; 68-point models: synthetic-test/direct (against the synthetic
+ * faces' iBug-compatible points), real/direct, real/nearest-subset (the identity mapping, so the
+ * supervised model has a row in the nearest-subset table as in the study) and real/test-time-mlp.
+ */
+export async function evaluateModel(inp: EvaluationInputs): Promise<EvaluationRecord[]> {
+  const { model, side } = inp;
+  const k = model.config.landmarks;
+  const is68 = k === 68;
+  const pOpts = { side, channels: inp.channels, batchSize: inp.batchSize, transfer: inp.transfer };
+  const out: EvaluationRecord[] = [];
+  if (inp.syntheticTest) {
+    const p = await predictSplit(model, inp.syntheticTest, pOpts);
+    if (is68) out.push(...scoreShapes("synthetic-test", "direct", p.pred, p.gt68, p.gt68, 68));
+    else out.push(...scoreShapes("synthetic-test", "dense", p.pred, p.gt, p.gt68, k));
+  }
+  const trainPred = await predictSplit(model, inp.realTrain, pOpts);
+  const mlp = fitTestTimeMlp(trainPred, inp.subset, { side, ...inp.mlp });
+  try {
+    for (const { testSet, source } of inp.realTests) {
+      const p = await predictSplit(model, source, pOpts);
+      if (is68) out.push(...scoreShapes(testSet, "direct", p.pred, p.gt, p.gt68, 68));
+      else if (p.direct) out.push(...scoreShapes(testSet, "direct", p.direct, p.gt, p.gt68, 68));
+      out.push(...scoreShapes(testSet, "nearest-subset", selectPoints(p.pred, k, inp.subset), p.gt, p.gt68, 68));
+      out.push(...scoreShapes(testSet, "test-time-mlp", applyMlp(mlp, p.pred, k, side), p.gt, p.gt68, 68));
+    }
+  } finally {
+    mlp.dispose();
+  }
+  return out;
+}

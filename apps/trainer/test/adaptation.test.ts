@@ -1,0 +1,127 @@
+import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs-backend-cpu";
+import "@tensorflow/tfjs-core/dist/register_all_gradients";
+import { beforeAll, describe, expect, it } from "vitest";
+import {
+  DomainDiscriminator,
+  LabelTransferMLP,
+  Rng,
+  dalnDiscrepancy,
+  gradReverse,
+  nuclearNorms,
+  rampLambda,
+} from "../src/adaptation";
+
+beforeAll(async () => {
+  await tf.setBackend("cpu");
+});
+
+/** Reference singular values by one-sided Jacobi (Hestenes) SVD: orthogonalise the columns of Aᵀ. */
+function jacobiSingularValues(a: number[][]): number[] {
+  // Work on the rows of A (B×D): rotate pairs of rows until they are orthogonal; the row norms are σ.
+  const u = a.map((r) => r.slice());
+  const n = u.length;
+  for (let sweep = 0; sweep < 100; sweep++) {
+    let rotated = false;
+    for (let p = 0; p < n; p++)
+      for (let q = p + 1; q < n; q++) {
+        let alpha = 0;
+        let beta = 0;
+        let gamma = 0;
+        for (let k = 0; k < u[p].length; k++) {
+          alpha += u[p][k] * u[p][k];
+          beta += u[q][k] * u[q][k];
+          gamma += u[p][k] * u[q][k];
+        }
+        if (Math.abs(gamma) <= 1e-15 * Math.sqrt(alpha * beta)) continue;
+        rotated = true;
+        const zeta = (beta - alpha) / (2 * gamma);
+        const t = Math.sign(zeta || 1) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta));
+        const c = 1 / Math.sqrt(1 + t * t);
+        const s = c * t;
+        for (let k = 0; k < u[p].length; k++) {
+          const x = u[p][k];
+          const y = u[q][k];
+          u[p][k] = c * x - s * y;
+          u[q][k] = s * x + c * y;
+        }
+      }
+    if (!rotated) break;
+  }
+  return u.map((r) => Math.hypot(...r)).sort((x, y) => y - x);
+}
+
+function randomMatrix(rng: Rng, rows: number, cols: number): number[][] {
+  return Array.from({ length: rows }, () => Array.from({ length: cols }, () => rng.normal()));
+}
+
+describe("nuclear norm", () => {
+  it("matches the sum of singular values of a reference Jacobi SVD", () => {
+    const rng = new Rng(7);
+    const mats = [randomMatrix(rng, 6, 20), randomMatrix(rng, 8, 8), randomMatrix(rng, 5, 40)];
+    // Also a rank-deficient one (rank 2) and a softmax-like non-negative one.
+    const lowRank = randomMatrix(rng, 2, 30);
+    const mix = randomMatrix(rng, 7, 2);
+    mats.push(mix.map((w) => lowRank[0].map((x, k) => w[0] * x + w[1] * lowRank[1][k])));
+    for (const m of mats) {
+      const want = jacobiSingularValues(m).reduce((s, x) => s + x, 0);
+      const got = nuclearNorms(tf.tensor3d([m])).dataSync()[0];
+      expect(Math.abs(got - want) / want).toBeLessThan(1e-5);
+    }
+  });
+
+  it("has the gradient U Vᵀ (checked by finite differences)", () => {
+    const rng = new Rng(3);
+    const m = randomMatrix(rng, 4, 9);
+    const x = tf.tensor3d([m], undefined, "float32");
+    const grad = tf.grad((t: tf.Tensor) => tf.sum(nuclearNorms(t as tf.Tensor3D)))(x).arraySync() as number[][][];
+    const f = (mm: number[][]) => jacobiSingularValues(mm).reduce((s, v) => s + v, 0);
+    const h = 1e-4;
+    for (const [i, j] of [[0, 0], [1, 3], [3, 8], [2, 5]]) {
+      const plus = m.map((r) => r.slice());
+      const minus = m.map((r) => r.slice());
+      plus[i][j] += h;
+      minus[i][j] -= h;
+      const fd = (f(plus) - f(minus)) / (2 * h);
+      expect(grad[0][i][j]).toBeCloseTo(fd, 3);
+    }
+  });
+});
+
+describe("gradient reversal", () => {
+  it("is the identity forward and multiplies the gradient by −λ", () => {
+    const x = tf.tensor1d([1, 2, 3]);
+    expect(Array.from(gradReverse(x, 0.5).dataSync())).toEqual([1, 2, 3]);
+    const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(gradReverse(t, 0.5), tf.tensor1d([1, 2, 4]))))(x);
+    expect(Array.from(g.dataSync())).toEqual([-0.5, -1, -2]);
+    expect(rampLambda(0, 100)).toBe(0);
+    expect(rampLambda(1e9, 100)).toBeCloseTo(1);
+  });
+});
+
+describe("DALN discrepancy", () => {
+  it("is larger when the source is confident and the target is not", () => {
+    const peaked = tf.tidy(() => tf.mul(tf.reshape(tf.oneHot(tf.tensor1d([0, 5, 10, 15], "int32"), 16), [4, 4, 4, 1]), 20));
+    const flat = tf.zeros([4, 4, 4, 1]) as tf.Tensor4D;
+    const w = dalnDiscrepancy(peaked as tf.Tensor4D, flat).dataSync()[0];
+    // Peaked at four different places: four orthonormal-ish rows, ‖P‖_* ≈ 4 → 1 per image; flat: rank 1,
+    // ‖P‖_* = ‖1/16·𝟙‖_* = 4·(1/16)·√16 = 1 over 4 images → 0.25.
+    expect(w).toBeGreaterThan(0.7);
+    expect(dalnDiscrepancy(flat, peaked as tf.Tensor4D).dataSync()[0]).toBeCloseTo(-w, 5);
+  });
+});
+
+describe("label transfer and discriminator", () => {
+  it("starts as the nearest-subset selection and trains", () => {
+    const net = new LabelTransferMLP(5, Int32Array.from([4, 0]), 8, 1);
+    const x = tf.tensor3d([[[0.1, 0.2], [0.3, 0.4], [0.5, 0.6], [0.7, 0.8], [0.9, 1.0]]]);
+    const y = net.apply(x).arraySync()[0];
+    expect(y[0][0]).toBeCloseTo(0.9, 1);
+    expect(y[1][1]).toBeCloseTo(0.2, 1);
+    const d = new DomainDiscriminator(3, 4, 2);
+    const loss = d.loss(tf.ones([2, 2, 2, 3]) as tf.Tensor4D, tf.zeros([2, 2, 2, 3]) as tf.Tensor4D);
+    expect(loss.dataSync()[0]).toBeGreaterThan(0);
+    net.dispose();
+    d.dispose();
+  });
+});

@@ -1,0 +1,103 @@
+import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs-backend-cpu";
+import { IBUG68_TEMPLATE } from "@lml/core";
+import { beforeAll, describe, expect, it } from "vitest";
+import { applyMlp, fitTestTimeMlp, scoreShapes, selectPoints } from "../src/evaluate";
+
+beforeAll(async () => {
+  await tf.setBackend("cpu");
+});
+
+/** The iBug68 template placed in a 64-pixel image: x·s + o. */
+function face(scale: number, ox: number, oy: number): Float32Array {
+  const t = IBUG68_TEMPLATE;
+  let x0 = Infinity, x1 = -Infinity;
+  for (let i = 0; i < 68; i++) {
+    x0 = Math.min(x0, t[2 * i]);
+    x1 = Math.max(x1, t[2 * i]);
+  }
+  const s = scale / (x1 - x0);
+  return Float32Array.from(t, (v, k) => (k % 2 === 0 ? (v - x0) * s + ox : (v - x0) * s + oy));
+}
+
+describe("scoring", () => {
+  it("gives the hand-computed NME of a hand-built prediction", () => {
+    const a = face(40, 12, 10);
+    const b = face(30, 17, 15);
+    const gt = new Float32Array([...a, ...b]);
+    // Image a: every point off by (3, 4) → 5 px; image b: perfect except point 30 off by 6 px in x.
+    const pred = Float32Array.from(gt);
+    for (let i = 0; i < 68; i++) {
+      pred[2 * i] += 3;
+      pred[2 * i + 1] += 4;
+    }
+    pred[136 + 60] += 6;
+    const io = (s: Float32Array) => Math.hypot(s[72] - s[90], s[73] - s[91]); // points 36 and 45
+    const eye = (s: Float32Array, from: number) => {
+      let x = 0, y = 0;
+      for (let i = from; i < from + 6; i++) {
+        x += s[2 * i] / 6;
+        y += s[2 * i + 1] / 6;
+      }
+      return [x, y];
+    };
+    const ip = (s: Float32Array) => {
+      const [ax, ay] = eye(s, 36);
+      const [bx, by] = eye(s, 42);
+      return Math.hypot(ax - bx, ay - by);
+    };
+    const want = {
+      "inter-ocular": [(100 * 5) / io(a), (100 * 6) / 68 / io(b)],
+      "inter-pupil": [(100 * 5) / ip(a), (100 * 6) / 68 / ip(b)],
+    };
+    const recs = scoreShapes("common", "direct", pred, gt, gt, 68);
+    expect(recs.map((r) => r.norm)).toEqual(["inter-pupil", "inter-ocular"]);
+    for (const r of recs) {
+      const [wa, wb] = want[r.norm];
+      expect(r.perImage[0]).toBeCloseTo(wa, 4);
+      expect(r.perImage[1]).toBeCloseTo(wb, 4);
+      expect(r.nme).toBeCloseTo((wa + wb) / 2, 4);
+      expect(r.count).toBe(2);
+      expect(r).toMatchObject({ testSet: "common", protocol: "direct" });
+      expect(r.perLandmark[30]).toBeCloseTo((wa + (100 * 6) / (r.norm === "inter-ocular" ? io(b) : ip(b))) / 2, 4);
+    }
+  });
+
+  it("normalises dense shapes by the face's 68 GT points", () => {
+    const g68 = face(40, 12, 10);
+    const dense = new Float32Array([10, 10, 20, 20, 30, 30]); // 3 dense points
+    const pred = Float32Array.from(dense, (v, k) => (k === 0 ? v + 2 : v));
+    const [ip, io] = scoreShapes("synthetic-test", "dense", pred, dense, g68, 3);
+    const d = Math.hypot(g68[72] - g68[90], g68[73] - g68[91]);
+    expect(io.nme).toBeCloseTo((100 * 2) / 3 / d, 4);
+    expect(ip.nme).toBeGreaterThan(io.nme); // pupils are closer than outer corners
+    expect(Array.from(selectPoints(dense, 3, Int32Array.from([2, 0])))).toEqual([30, 30, 10, 10]);
+  });
+});
+
+describe("test-time MLP", () => {
+  it("learns a systematic definition offset that the nearest subset cannot", () => {
+    // 40 training faces whose "dense" prediction (70 points) is the GT moved by a point-dependent offset.
+    const count = 40;
+    const subset = Int32Array.from({ length: 68 }, (_, i) => i);
+    const make = (seed: number) => {
+      const gt68: number[] = [];
+      const pred: number[] = [];
+      for (let f = 0; f < count; f++) {
+        const s = face(30 + ((f * 7 + seed) % 10), 10 + ((f * 3 + seed) % 8), 12 + ((f * 5) % 6));
+        gt68.push(...s);
+        for (let i = 0; i < 68; i++) pred.push(s[2 * i] + (i < 17 ? 3 : 0), s[2 * i + 1] - (i < 17 ? 2 : 0));
+        pred.push(0, 0, 64, 64); // two extra dense points
+      }
+      return { count, points: 70, pred: Float32Array.from(pred), gt: Float32Array.from(gt68), gt68: Float32Array.from(gt68) };
+    };
+    const train = make(0);
+    const test = make(1);
+    const mlp = fitTestTimeMlp(train, subset, { side: 64, epochs: 150, hidden: 32, seed: 1, batchSize: 20, lr: 3e-3 });
+    const mapped = applyMlp(mlp, test.pred, 70, 64);
+    const before = scoreShapes("common", "nearest-subset", selectPoints(test.pred, 70, subset), test.gt, test.gt68, 68)[1].nme;
+    const after = scoreShapes("common", "test-time-mlp", mapped, test.gt, test.gt68, 68)[1].nme;
+    expect(after).toBeLessThan(before * 0.6);
+    mlp.dispose();
+  });
+});

@@ -1,0 +1,45 @@
+import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs-backend-cpu";
+import { beforeAll, describe, expect, it } from "vitest";
+import { coordLoss, gaussianTargets, heatmapLoss, landmarkLoss } from "../src/losses";
+import { softArgmax } from "../src/model";
+
+beforeAll(async () => {
+  await tf.setBackend("cpu");
+});
+
+describe("heatmap targets and losses", () => {
+  const coords = tf.tensor3d([[[0.5, 0.5], [0.3, 0.6]], [[0.41, 0.55], [0.62, 0.37]]]); // B=2, N=2
+
+  it("Gaussian targets are distributions centred on the landmarks", () => {
+    const t = gaussianTargets(coords, 16);
+    expect(t.shape).toEqual([2, 16, 16, 2]);
+    const sums = tf.sum(t, [1, 2]).dataSync();
+    for (const s of sums) expect(s).toBeCloseTo(1, 5);
+    // The expectation of the target equals the landmark (away from the border): soft-argmax of log t.
+    const back = softArgmax(tf.log(t) as tf.Tensor4D).arraySync();
+    const want = coords.arraySync();
+    for (let b = 0; b < 2; b++) for (let k = 0; k < 2; k++) for (let a = 0; a < 2; a++) expect(back[b][k][a]).toBeCloseTo(want[b][k][a], 3);
+  });
+
+  it("the heatmap cross-entropy is smallest at the target and the coordinate L1 is in heatmap cells", () => {
+    const t = gaussianTargets(coords, 16);
+    const atTarget = heatmapLoss(tf.log(t) as tf.Tensor4D, t).dataSync()[0];
+    const flat = heatmapLoss(tf.zeros([2, 16, 16, 2]) as tf.Tensor4D, t).dataSync()[0];
+    expect(flat).toBeCloseTo(Math.log(256), 4); // uniform prediction: CE = log(h·w)
+    expect(atTarget).toBeLessThan(flat);
+    expect(atTarget).toBeGreaterThan(2.5); // the target's own entropy (≈ 2.84 at σ = 1)
+    // Every coordinate off by 1/16 of the side = one cell at 16×16.
+    expect(coordLoss(tf.add(coords, 1 / 16) as tf.Tensor3D, coords, 16).dataSync()[0]).toBeCloseTo(1, 5);
+  });
+
+  it("supervises every stack and averages over stacks", () => {
+    const t = gaussianTargets(coords, 8);
+    const good = tf.log(t) as tf.Tensor4D;
+    const bad = tf.zeros([2, 8, 8, 2]) as tf.Tensor4D;
+    const one = landmarkLoss([bad], coords, { heatmapWeight: 1, coordWeight: 1 }).total.dataSync()[0];
+    const two = landmarkLoss([bad, good], coords, { heatmapWeight: 1, coordWeight: 1 }).total.dataSync()[0];
+    const best = landmarkLoss([good], coords, { heatmapWeight: 1, coordWeight: 1 }).total.dataSync()[0];
+    expect(two).toBeCloseTo((one + best) / 2, 4);
+  });
+});
