@@ -10,7 +10,8 @@ import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
-const FIXTURES = "/work/shared/fixtures/real68";
+// shared/ sits beside the repository root (in CI too).
+const FIXTURES = resolve(root, "..", "shared", "fixtures", "real68");
 
 function lml(...args: string[]) {
   const r = spawnSync(process.execPath, [join(root, "scripts", "lml.mjs"), ...args], { cwd: root, encoding: "utf8", timeout: 60_000 });

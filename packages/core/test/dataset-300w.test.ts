@@ -1,10 +1,12 @@
 import { copyFile, mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { UsageError, applySplitList, list300W, load300W, loadFace, readPts } from "../src";
 
-const FIXTURES = "/work/shared/fixtures/real68";
+// shared/ sits beside the repository root (in CI too).
+const FIXTURES = resolve(dirname(fileURLToPath(import.meta.url)), "../../../../shared/fixtures/real68");
 let dir: string;
 
 beforeAll(async () => {

@@ -1,6 +1,7 @@
 import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { UsageError, formatPts, parsePts, readPts, writePts } from "../src";
 
@@ -14,7 +15,7 @@ describe("parsePts", () => {
   });
 
   it("reads the real fixture files", async () => {
-    const p = await readPts("/work/shared/fixtures/real68/einstein.pts");
+    const p = await readPts(resolve(dirname(fileURLToPath(import.meta.url)), "../../../../shared/fixtures/real68/einstein.pts"));
     expect(p).toHaveLength(136);
     expect(p[0]).toBeCloseTo(357.417253, 3);
   });
