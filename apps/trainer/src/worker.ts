@@ -12,6 +12,8 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { RunConfigSchema, UsageError, type RunConfig } from "@lml/core";
 import {
+  connectDatabase,
+  DatabaseUrlError,
   claimNextRun,
   completeRun,
   failRun,
@@ -26,6 +28,7 @@ import {
   saveCheckpoint,
   stopWorker,
   type ClaimedRun,
+  type Database,
   type EvaluationInput,
   type NewMetricPoint,
   type PrismaClient,
@@ -113,6 +116,20 @@ export function defaultWorkerId(): string {
 /** Logs go to stderr so that stdout stays free for command output. */
 export function createLogger(name = "lml-worker"): Logger {
   return pino({ name, level: process.env.LML_LOG_LEVEL ?? "info" }, pino.destination(2));
+}
+
+/**
+ * The queue's database for the CLI: DATABASE_URL, else the embedded PGlite server that `npm start`
+ * runs. An unreachable one is one line (exit 1) saying how to get one.
+ */
+export async function openQueueDatabase(options: { poolMax?: number } = {}): Promise<Database> {
+  try {
+    return await connectDatabase(undefined, options);
+  } catch (err) {
+    if (err instanceof DatabaseUrlError)
+      throw new UsageError(`${err.message}; set DATABASE_URL=postgresql://… or start the embedded database with \`npm start\``, 1);
+    throw err;
+  }
 }
 
 // --- Small helpers ---------------------------------------------------------------------------------
