@@ -21,7 +21,7 @@ export interface Curve {
 }
 
 /** Normal·z of the jaw contour: just inside the frontal silhouette, where annotators put the face oval. */
-export const JAW_NZ = 0.12;
+export const JAW_NZ = 0.3;
 /** The jaw's upper ends sit a little below the eye corners, as iBug68 points 0 and 16 do. */
 export const JAW_TOP_Y = -0.1;
 
@@ -83,18 +83,20 @@ const lin = (a: number, b: number, n: number) => Array.from({ length: n }, (_, k
 
 /** The jaw: walk out from the face centre in (θ, φ) until the base normal turns away past JAW_NZ. */
 function traceJaw(m: HeadModel, N: Float32Array): { theta: Float64Array; phi: Float64Array } {
-  const c0 = anglesOf(0, -0.45, 1.2);
+  // Start outside the nose and lips (their sides also turn away from the viewer).
+  const c0 = anglesOf(0, -0.55, 1.4);
   const ts: number[] = [], ps: number[] = [], ys: number[] = [];
   for (let k = 0; k <= 400; k++) {
     const alpha = Math.PI * (0.92 + (1.16 * k) / 400); // from a little above "right" through "down" to "left"
     const ca = Math.cos(alpha), sa = Math.sin(alpha);
-    let s = 0.05;
+    let s = 0.5;
     let prev = surfaceAt(m, N, c0.theta + ca * s, c0.phi + sa * s);
     while (s < 2.5) {
       const ns = s + 0.004;
       const cur = surfaceAt(m, N, c0.theta + ca * ns, c0.phi + sa * ns);
-      if (cur.nz < JAW_NZ) {
-        const f = (prev.nz - JAW_NZ) / (prev.nz - cur.nz);
+      // stop where the surface turns away from the viewer, or turns under the jaw (towards the neck)
+      if (cur.nz < JAW_NZ || (cur.ny < -0.5 && cur.nz < 0.8 && cur.y < -1.3)) {
+        const f = cur.nz < JAW_NZ ? (prev.nz - JAW_NZ) / (prev.nz - cur.nz) : 0.5;
         const sf = s + 0.004 * f;
         ts.push(c0.theta + ca * sf); ps.push(c0.phi + sa * sf);
         ys.push(prev.y + (cur.y - prev.y) * f);
@@ -134,7 +136,7 @@ let cached: CurveSet | null = null;
 
 /** Brow centre line and thickness at |x| (subject's right brow uses x < 0). */
 export function brow(ax: number): { y: number; th: number } | null {
-  const s = (ax - 0.16) / 0.62;
+  const s = (ax - 0.16) / 0.56;
   if (s < 0 || s > 1) return null;
   return { y: 0.27 + 0.07 * Math.sin(Math.PI * Math.pow(s, 0.8)), th: 0.085 - 0.05 * s };
 }
@@ -162,7 +164,7 @@ export function curveSet(): CurveSet {
   add("jaw", "jaw", "symmetric", jaw);
 
   // Brows (right = x < 0), ordered outer → inner for the right brow as iBug numbers them.
-  const bx = lin(-0.78, -0.16, S);
+  const bx = lin(-0.72, -0.16, S);
   add("brow-upper", "brows", "pair", polyFromXY(m, N, bx, bx.map((x) => brow(-x)!.y + brow(-x)!.th / 2)));
   add("brow-lower", "brows", "pair", polyFromXY(m, N, bx, bx.map((x) => brow(-x)!.y - brow(-x)!.th / 2)));
 

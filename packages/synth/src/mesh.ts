@@ -94,9 +94,9 @@ function primitives(t: Traits): Prim[] {
   const both = (f: (s: number) => void) => { f(-1); f(1); };
   const fw = t.faceWidth, fl = t.faceLength;
   ell([0, 0.35, -0.2], [1.0 + 0.04 * fw, 1.2, 1.25]);
-  ell([0, -0.5 - 0.04 * fl, 0.2], [0.86 + 0.07 * fw, 1.1 + 0.08 * fl, 0.95]);
+  ell([0, -0.46 - 0.04 * fl, 0.2], [0.87 + 0.07 * fw, 1.06 + 0.08 * fl, 0.95]);
   both((s) => ell([s * (0.56 + 0.04 * fw + 0.07 * t.jawWidth), -1.0 - 0.05 * fl, 0.0], [0.3 + 0.03 * t.jawWidth, 0.36, 0.55]));
-  ell([0, -1.38 - 0.08 * fl - 0.02 * t.chin, 0.83 + 0.06 * t.chin], [0.3 + 0.02 * t.chin, 0.22 + 0.03 * t.chin, 0.28], 0.12);
+  ell([0, -1.32 - 0.08 * fl - 0.02 * t.chin, 0.83 + 0.06 * t.chin], [0.3 + 0.02 * t.chin, 0.22 + 0.03 * t.chin, 0.28], 0.12);
   both((s) => ell([s * (0.55 + 0.04 * fw), -0.2, 0.7 + 0.03 * t.cheekbones], [0.32 + 0.04 * t.cheekbones, 0.2, 0.35 + 0.03 * t.cheekbones]));
   ell([0, 0.26, 0.86 + 0.05 * t.browRidge], [0.78, 0.16, 0.3]);
   P.push({
@@ -107,7 +107,7 @@ function primitives(t: Traits): Prim[] {
   ell([0, -0.9, 1.13], [0.38, 0.1, 0.13], 0.08);
   ell([0, -1.07, 1.1], [0.33, 0.12, 0.13], 0.08);
   both((s) => ell([s * 0.98, -0.05, -0.25], [0.11, 0.36, 0.22], 0.1));
-  P.push({ kind: "capsuleY", c: [0, -3.4, -0.2], r: [0.62, -0.4, 0], op: "union", k: 0.25 });
+  P.push({ kind: "capsuleY", c: [0, -3.4, -0.3], r: [0.52, -0.5, 0], op: "union", k: 0.12 });
   both((s) => ell([s * EYE.x, 0.03, 1.08], [0.22, 0.17, 0.2], 0.08, "sub"));
   both((s) => ell([s * EYE.x, EYE.y, 0.9], [0.2, 0.2, 0.2], 0.03));
   return P;
@@ -174,10 +174,10 @@ const DEG = Math.PI / 180;
 
 function buildGrid(): { phi: Float64Array; theta: Float64Array } {
   // Rows top → bottom. Fine rows over the face (forehead to chin), plus the seam pair.
-  const phiUp = spacedAngles(-88 * DEG, 88 * DEG, -32 * DEG, 58 * DEG, 1.25 * DEG, 5 * DEG, [-SEAM, SEAM]);
+  const phiUp = spacedAngles(-88 * DEG, 88 * DEG, -32 * DEG, 58 * DEG, 1.5 * DEG, 5 * DEG, [-SEAM, SEAM]);
   const phi = Float64Array.from(phiUp.reverse());
   // Columns mirror-symmetric about θ = 0 (so a mirrored landmark binds to mirrored vertices); −π only once.
-  const half = spacedAngles(0, Math.PI, 0, 58 * DEG, 1.6 * DEG, 7 * DEG, []);
+  const half = spacedAngles(0, Math.PI, 0, 58 * DEG, 2 * DEG, 8 * DEG, []);
   const th = [...half.slice(1).reverse().map((t) => -t), ...half.slice(0, -1)];
   return { phi, theta: Float64Array.from(th) };
 }
@@ -197,9 +197,13 @@ function castAll(P: Prim[], phi: Float64Array, theta: Float64Array, prev?: Float
       const v = i * cols + j;
       let t: number;
       if (prev) {
+        if (Math.abs(sdf(P, prev[3 * v], prev[3 * v + 1], prev[3 * v + 2])) < 1e-5) {
+          out[3 * v] = prev[3 * v]; out[3 * v + 1] = prev[3 * v + 1]; out[3 * v + 2] = prev[3 * v + 2];
+          continue;
+        }
         const px = prev[3 * v] - C.x, py = prev[3 * v + 1] - C.y, pz = prev[3 * v + 2] - C.z;
         const t0 = Math.sqrt(px * px + py * py + pz * pz);
-        t = castRay(P, dx, dy, dz, Math.max(0.02, t0 - 0.4), t0 + 0.4, 0.02);
+        t = castRay(P, dx, dy, dz, Math.max(0.02, t0 - 0.25), t0 + 0.25, 0.025);
       } else t = castRay(P, dx, dy, dz, 0.02, 4.2, 0.03);
       out[3 * v] = C.x + dx * t;
       out[3 * v + 1] = C.y + dy * t;
@@ -373,21 +377,33 @@ export function deform(model: HeadModel, coeffs: Float32Array, out: Float32Array
   return out;
 }
 
-/** Unnormalised-then-normalised vertex normals from grid neighbours (rows wrap only in θ). */
+/**
+ * Vertex normals from grid neighbours. Each one-sided difference is normalised before averaging, so the
+ * uneven column spacing (fine over the face, coarse behind) does not tilt the normals at the transition.
+ */
 export function vertexNormals(model: HeadModel, P: Float32Array, out: Float32Array): Float32Array {
   const { rows, cols } = model;
   for (let i = 0; i < rows; i++) {
     const iu = i > 0 ? i - 1 : i, id = i < rows - 1 ? i + 1 : i;
     for (let j = 0; j < cols; j++) {
       const jl = j > 0 ? j - 1 : cols - 1, jr = j < cols - 1 ? j + 1 : 0;
-      const a = 3 * (id * cols + j), b = 3 * (iu * cols + j), c = 3 * (i * cols + jr), d = 3 * (i * cols + jl);
-      const rx = P[a] - P[b], ry = P[a + 1] - P[b + 1], rz = P[a + 2] - P[b + 2];
-      const cx = P[c] - P[d], cy = P[c + 1] - P[d + 1], cz = P[c + 2] - P[d + 2];
-      let nx = ry * cz - rz * cy, ny = rz * cx - rx * cz, nz = rx * cy - ry * cx;
-      const l = Math.sqrt(nx * nx + ny * ny + nz * nz) || 1;
-      nx /= l; ny /= l; nz /= l;
       const o = 3 * (i * cols + j);
-      out[o] = nx; out[o + 1] = ny; out[o + 2] = nz;
+      const a = 3 * (id * cols + j), b = 3 * (iu * cols + j), c = 3 * (i * cols + jr), d = 3 * (i * cols + jl);
+      let dx = P[a] - P[o], dy = P[a + 1] - P[o + 1], dz = P[a + 2] - P[o + 2];
+      let l = Math.sqrt(dx * dx + dy * dy + dz * dz) || 1;
+      let rx = dx / l, ry = dy / l, rz = dz / l;
+      dx = P[o] - P[b]; dy = P[o + 1] - P[b + 1]; dz = P[o + 2] - P[b + 2];
+      l = Math.sqrt(dx * dx + dy * dy + dz * dz) || 1;
+      rx += dx / l; ry += dy / l; rz += dz / l;
+      dx = P[c] - P[o]; dy = P[c + 1] - P[o + 1]; dz = P[c + 2] - P[o + 2];
+      l = Math.sqrt(dx * dx + dy * dy + dz * dz) || 1;
+      let cx = dx / l, cy = dy / l, cz = dz / l;
+      dx = P[o] - P[d]; dy = P[o + 1] - P[d + 1]; dz = P[o + 2] - P[d + 2];
+      l = Math.sqrt(dx * dx + dy * dy + dz * dz) || 1;
+      cx += dx / l; cy += dy / l; cz += dz / l;
+      let nx = ry * cz - rz * cy, ny = rz * cx - rx * cz, nz = rx * cy - ry * cx;
+      l = Math.sqrt(nx * nx + ny * ny + nz * nz) || 1;
+      out[o] = nx / l; out[o + 1] = ny / l; out[o + 2] = nz / l;
     }
   }
   return out;

@@ -169,15 +169,30 @@ function validate(req: SampleRequest): void {
 
 /** Supersampling factor: small outputs are rendered larger and box-filtered, which removes stair-steps. */
 export function supersample(size: number): number {
-  return size <= 96 ? 2 : 1;
+  return size < 64 ? 2 : 1;
 }
 
-export function renderFace(req: SampleRequest): RenderedFace {
+export function renderFace(req: SampleRequest, edit?: (p: FaceParams) => void): RenderedFace {
   validate(req);
-  const m = headModel();
-  const A = atlas();
   const rng = new Rng(hashInts(req.seed, DOMAINS.indexOf(req.domain), SPLITS.indexOf(req.split), req.index));
   const params = sampleParams(rng, req.domain, req.split);
+  edit?.(params);
+  return renderWith(req, params, rng);
+}
+
+/** Neutral mean identity, frontal, plain light, no occluders: what tests and the templates look at. */
+export function neutralFrontal(p: FaceParams): void {
+  p.coeffs.fill(0);
+  p.pose = { yaw: 0, pitch: 0, roll: 0 };
+  p.cam = { distance: 8, focal: 1 };
+  p.jitter = { dx: 0, dy: 0, scale: 1 };
+  p.occluders = [];
+  p.light = { ...p.light, dir: [0, 0, 1], wrap: 0, spec: 0 };
+}
+
+function renderWith(req: SampleRequest, params: FaceParams, rng: Rng): RenderedFace {
+  const m = headModel();
+  const A = atlas();
   const nv = m.rows * m.cols;
   if (!scratch) {
     scratch = { P: new Float32Array(3 * nv), N: new Float32Array(3 * nv), u: new Float32Array(nv), v: new Float32Array(nv), d: new Float32Array(nv), sx: new Float32Array(nv), sy: new Float32Array(nv), L: new Float32Array(3 * nv) };
@@ -219,8 +234,8 @@ export function renderFace(req: SampleRequest): RenderedFace {
   return { params, target: T, ss, points, visible, points68, visible68, image, occ };
 }
 
-export function renderSample(req: SampleRequest): Sample {
-  const f = renderFace(req);
+export function renderSample(req: SampleRequest, edit?: (p: FaceParams) => void): Sample {
+  const f = renderFace(req, edit);
   const rng = new Rng(hashInts(req.seed, 77, DOMAINS.indexOf(req.domain), SPLITS.indexOf(req.split), req.index));
   let image = f.image;
   let landmarks = f.points, visible = f.visible, landmarks68 = f.points68;
