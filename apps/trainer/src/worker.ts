@@ -122,9 +122,11 @@ export function createLogger(name = "lml-worker"): Logger {
  * The queue's database for the CLI: DATABASE_URL, else the embedded PGlite server that `npm start`
  * runs. An unreachable one is one line (exit 1) saying how to get one.
  */
-export async function openQueueDatabase(options: { poolMax?: number } = {}): Promise<Database> {
+export async function openQueueDatabase(): Promise<Database> {
   try {
-    return await connectDatabase(undefined, options);
+    // Pool size left to @lml/db: one connection on the embedded PGlite (its clients must not
+    // interleave), several on PostgreSQL (heartbeats need not wait for a checkpoint upload).
+    return await connectDatabase();
   } catch (err) {
     if (err instanceof DatabaseUrlError)
       throw new UsageError(`${err.message}; set DATABASE_URL=postgresql://… or start the embedded database with \`npm start\``, 1);

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { cancelRun, submitGrid, type PrismaClient } from "@lml/db";
+import { cancelRun, createPrismaClient, submitGrid, type PrismaClient } from "@lml/db";
 import { openTestDatabase, testDatabases, type TestDatabase } from "@lml/db/testing";
 import pg from "pg";
 import pino from "pino";
@@ -242,6 +242,37 @@ describePg(`worker [postgres${postgres.skip ? `: ${postgres.skip}` : ""}]`, () =
       expect(await db.prisma.metricPoint.count({ where: { runId } })).toBe(60);
     } finally {
       await admin.end();
+    }
+  }, 30_000);
+});
+
+describe("worker [pglite]", () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await openTestDatabase({ kind: "pglite" });
+  }, 60_000);
+  afterAll(async () => {
+    await db?.close();
+  });
+
+  it("two workers on the embedded PGlite drain a grid correctly, one writer at a time", async () => {
+    await submitGrid(db.prisma, { name: "embedded" }, null, {
+      cells: Array.from({ length: 6 }, (_, i) => ({ name: `e${i}`, regime: "synthetic-only", seed: i, config: { regime: "synthetic-only", seed: i } })),
+    });
+    const clients = [0, 1].map(() => createPrismaClient(db.rawUrl, { kind: "pglite" }));
+    try {
+      const summaries = await Promise.all(
+        clients.map((prisma) =>
+          runWorker({ prisma, train: stepTrainer({ totalSteps: 6, msPerStep: 1, checkpointEvery: 3 }), idleExit: true, logger: quiet }),
+        ),
+      );
+      const ids = summaries.flatMap((s) => s.runs.map((r) => r.id));
+      expect(new Set(ids).size).toBe(6);
+      expect(ids).toHaveLength(6);
+      expect(await db.prisma.run.count({ where: { status: "SUCCEEDED", attempts: 1 } })).toBe(6);
+      expect(await db.prisma.evaluation.count()).toBe(12);
+    } finally {
+      await Promise.all(clients.map((c) => c.$disconnect()));
     }
   }, 30_000);
 });

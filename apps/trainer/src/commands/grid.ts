@@ -32,7 +32,7 @@ export function register(program: Command): void {
 
 async function withDb<T>(f: (db: import("@lml/db").Database) => Promise<T>): Promise<T> {
   const { openQueueDatabase } = await import("../worker");
-  const db = await openQueueDatabase({ poolMax: 1 });
+  const db = await openQueueDatabase();
   try {
     return await f(db);
   } finally {

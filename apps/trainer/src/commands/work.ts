@@ -43,22 +43,24 @@ async function runWork(opts: WorkOptions): Promise<void> {
 
   const { createLogger, defaultWorkerId, openQueueDatabase, runWorker } = await import("../worker");
   const log = createLogger();
-  const db = await openQueueDatabase({ poolMax: 2 });
+  const db = await openQueueDatabase();
   if (db.kind === "pglite")
     log.warn(
       "the embedded PGlite database serves one writer at a time: workers are correct but take turns; " +
         "set DATABASE_URL to a PostgreSQL server for parallel workers (see apps/trainer/WORKERS.md)",
     );
 
-  // First signal: stop after the current step and give the run back. Second: leave now.
+  // First signal: stop after the current step and give the run back. Another one later: leave now.
+  // Signals within 2 s of the first count as the same request: Ctrl-C under `npm start` reaches the
+  // worker twice (SIGINT from the terminal's process group, SIGTERM from the stack runner).
   const stop = new AbortController();
-  let signals = 0;
+  let firstSignalAt = 0;
   const onSignal = (signal: NodeJS.Signals) => {
-    signals++;
-    if (signals === 1) {
+    if (firstSignalAt === 0) {
+      firstSignalAt = Date.now();
       log.info({ signal }, "stopping after the current step (send again to exit at once)");
       stop.abort();
-    } else {
+    } else if (Date.now() - firstSignalAt > 2000) {
       log.warn({ signal }, "exiting without giving the run back; it returns to the queue when its lease expires");
       process.exit(130);
     }
