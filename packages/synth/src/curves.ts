@@ -21,9 +21,9 @@ export interface Curve {
 }
 
 /** Normal·z of the jaw contour: just inside the frontal silhouette, where annotators put the face oval. */
-export const JAW_NZ = 0.3;
+export const JAW_NZ = 0.25;
 /** The jaw's upper ends sit a little below the eye corners, as iBug68 points 0 and 16 do. */
-export const JAW_TOP_Y = -0.1;
+export const JAW_TOP_Y = -0.02;
 
 /** Base-surface position and normal at (θ, φ) by bilinear interpolation on the grid. */
 export function surfaceAt(m: HeadModel, normals: Float32Array, theta: number, phi: number) {
@@ -87,7 +87,7 @@ function traceJaw(m: HeadModel, N: Float32Array): { theta: Float64Array; phi: Fl
   const c0 = anglesOf(0, -0.55, 1.4);
   const ts: number[] = [], ps: number[] = [], ys: number[] = [];
   for (let k = 0; k <= 400; k++) {
-    const alpha = Math.PI * (0.92 + (1.16 * k) / 400); // from a little above "right" through "down" to "left"
+    const alpha = Math.PI * (0.8 + (1.4 * k) / 400); // from a little above "right" through "down" to "left"
     const ca = Math.cos(alpha), sa = Math.sin(alpha);
     let s = 0.5;
     let prev = surfaceAt(m, N, c0.theta + ca * s, c0.phi + sa * s);

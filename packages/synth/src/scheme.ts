@@ -78,11 +78,12 @@ function build68(): { defs: PointDef[]; mirror: Int32Array } {
   // left eye (the twin curves run outer → inner too): inner corner first
   push(up, 1, true); push(up, 2 / 3, true); push(up, 1 / 3, true); push(up, 0, true); push(lo, 1 / 3, true); push(lo, 2 / 3, true);
   const ou = C("lip-outer-upper"), ol = C("lip-outer-lower");
-  for (let k = 0; k <= 6; k++) push(ou, k / 6, false);
-  for (let k = 5; k >= 1; k--) push(ol, k / 6, false);
+  // Arc fractions matched to where iBug68's mean shape puts the lip points (they crowd towards the centre).
+  for (const f of [0, 0.22, 0.4, 0.5, 0.6, 0.78, 1]) push(ou, f, false);
+  for (const f of [0.78, 0.62, 0.5, 0.38, 0.22]) push(ol, f, false);
   const iu = C("lip-inner-upper"), il = C("lip-inner-lower");
-  for (let k = 0; k <= 4; k++) push(iu, k / 4, false);
-  for (let k = 3; k >= 1; k--) push(il, k / 4, false);
+  for (const f of [0, 1 / 3, 0.5, 2 / 3, 1]) push(iu, f, false);
+  for (const f of [2 / 3, 0.5, 1 / 3]) push(il, f, false);
   return { defs, mirror: Int32Array.from(IBUG68.mirror) };
 }
 
