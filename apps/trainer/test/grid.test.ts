@@ -135,6 +135,27 @@ describePg(`lml grid [postgres${postgres.skip ? `: ${postgres.skip}` : ""}]`, ()
     expect(await db.prisma.run.count({ where: { gridId: id, status: "CANCELED" } })).toBe(2);
   }, 60_000);
 
+  it("lml work --idle-exit trains the smoke grid with the real trainer and records its results", async () => {
+    const env = { DATABASE_URL: db.rawUrl };
+    const submitted = await lml(["grid", "submit", join(root, "grids", "smoke.yaml"), "--force", "--json"], env);
+    expect(submitted.code, submitted.stderr).toBe(0);
+    const { id } = JSON.parse(submitted.stdout) as { id: string };
+    const work = await lml(["work", "--idle-exit"], { ...env, LML_LOG_LEVEL: "info" });
+    expect(work.code, work.stderr).toBe(0);
+    expect(work.stdout).toMatch(/^worker \S+: 2 run\(s\) \(2 succeeded\)\n$/);
+    const runs = await db.prisma.run.findMany({
+      where: { gridId: id },
+      include: { _count: { select: { evaluations: true, metrics: true } }, artifacts: { select: { kind: true, size: true } } },
+    });
+    for (const run of runs) {
+      expect(run).toMatchObject({ status: "SUCCEEDED", attempts: 1, progress: 1 });
+      expect(run.backend).toBeTruthy();
+      expect(run._count.evaluations).toBeGreaterThan(0);
+      expect(run._count.metrics).toBeGreaterThan(0);
+      expect(run.artifacts.find((a) => a.kind === "checkpoint")?.size).toBeGreaterThan(0);
+    }
+  }, 90_000);
+
   it("a bad spec is reported before the database is touched (exit 2, file and field named)", async () => {
     const bad = join(dir, "typo.yaml");
     writeFileSync(bad, "name: typo\nmethod: grid\nparameters:\n  regime: [synthetic-only]\n  train.lr: [0.001, fast]\n");
