@@ -1,0 +1,153 @@
+/**
+ * `lml bench web [--json] [--runs N]`: seeds N runs (default 1,000) with evaluations into a fresh
+ * database, measures p50/p95 of the dashboard's results-table and runs-list queries, and the time to
+ * first render of the results page in Chromium against a production build. Prints measured numbers.
+ */
+import type { Command } from "commander";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+interface BenchOptions {
+  json?: boolean;
+  runs: string;
+  iterations: string;
+  loads: string;
+}
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "..");
+const REGIMES = ["synthetic-only", "syn-real-label-adaptation", "uda-discriminator", "supervised-real"];
+
+function quantile(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const i = Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1));
+  return Math.round(s[i] * 100) / 100;
+}
+
+async function time<T>(f: () => Promise<T>): Promise<number> {
+  const t = performance.now();
+  await f();
+  return performance.now() - t;
+}
+
+export function register(bench: Command): void {
+  bench
+    .command("web")
+    .description("dashboard speed: results and runs queries (p50/p95) and results-page first render, on N seeded runs")
+    .option("--json", "print one JSON line")
+    .option("--runs <n>", "runs to seed", "1000")
+    .option("--iterations <n>", "timed calls per query", "30")
+    .option("--loads <n>", "page loads timed in Chromium", "5")
+    .action(async (opts: BenchOptions) => {
+      const { UsageError } = await import("@lml/core");
+      const n = Number(opts.runs);
+      const iterations = Number(opts.iterations);
+      const loads = Number(opts.loads);
+      for (const [k, v] of [["--runs", n], ["--iterations", iterations], ["--loads", loads]] as const)
+        if (!Number.isInteger(v) || v < 1) throw new UsageError(`${k}: expected a positive integer, got "${String(v)}"`);
+      const out = await benchWeb(n, iterations, loads, (msg) => !opts.json && process.stderr.write(`${msg}\n`));
+      process.stdout.write(opts.json ? `${JSON.stringify(out)}\n` : `${JSON.stringify(out, null, 2)}\n`);
+    });
+}
+
+async function benchWeb(n: number, iterations: number, loads: number, say: (m: string) => void) {
+  const { createCaller } = await import("@lml/api");
+  const { fixtureEvaluations, fixtureCurves } = await import("@lml/api/testing");
+  const { connectDatabase } = await import("@lml/db");
+  // The dashboard's own harness (fresh database, build-if-stale, `next start`), shared with its e2e test.
+  const harness = await import(join(root, "apps", "web", "e2e", "harness.ts"));
+
+  // Build first: a synchronous build would stall the embedded database served from this process.
+  harness.ensureChromium();
+  harness.buildIfStale();
+  const dbServer = await harness.startDatabase();
+  const db = await connectDatabase(dbServer.url);
+  let dash: { url: string; stop(): Promise<void> } | null = null;
+  try {
+    // Seed: one grid of n succeeded runs (4 regimes × n/4 seeds), each with the trainer's evaluation set.
+    const t0 = performance.now();
+    const grid = await db.prisma.grid.create({ data: { name: `bench-web-${n}`, spec: { name: `bench-web-${n}`, method: "grid" } } });
+    const runs = Array.from({ length: n }, (_, i) => {
+      const regime = REGIMES[i % REGIMES.length];
+      const seed = Math.floor(i / REGIMES.length) + 1;
+      return {
+        gridId: grid.id,
+        name: `bench/regime=${regime},seed=${seed}`,
+        regime,
+        seed,
+        config: { regime, seed, data: { scheme: 490 }, train: { epochs: 10, lr: i % 8 < 4 ? 0.001 : 0.0003 } },
+        status: "SUCCEEDED" as const,
+        progress: 1,
+        startedAt: new Date(Date.now() - 3_600_000),
+        finishedAt: new Date(),
+      };
+    });
+    await db.prisma.run.createMany({ data: runs });
+    const ids = await db.prisma.run.findMany({ where: { gridId: grid.id }, select: { id: true, regime: true, seed: true } });
+    let evaluations = 0;
+    for (let i = 0; i < ids.length; i += 50) {
+      const chunk = ids.slice(i, i + 50);
+      const data = chunk.flatMap((r) => fixtureEvaluations({ regime: r.regime, seed: r.seed, scheme: 490, images: 100 }).map((e) => ({ ...e, runId: r.id })));
+      evaluations += data.length;
+      await db.prisma.evaluation.createMany({ data });
+      await db.prisma.metricPoint.createMany({ data: chunk.flatMap((r) => fixtureCurves(r.seed, 50, 5).map((p) => ({ ...p, runId: r.id }))) });
+    }
+    const seedMs = performance.now() - t0;
+    say(`seeded ${n} runs, ${evaluations} evaluations in ${Math.round(seedMs)} ms`);
+
+    const api = createCaller({ prisma: db.prisma });
+    const results: number[] = [];
+    const runsList: number[] = [];
+    const gridsList: number[] = [];
+    for (let i = 0; i < iterations; i++) {
+      results.push(await time(() => api.evaluations.studyTables({ gridId: grid.id, norm: i % 2 ? "inter-ocular" : "inter-pupil", metric: "nme" })));
+      runsList.push(await time(() => api.runs.list({ gridId: grid.id, page: 1 + (i % 40), pageSize: 25 })));
+      gridsList.push(await time(() => api.grids.list({ page: 1, pageSize: 20 })));
+    }
+    say(`queries timed (${iterations} each)`);
+
+    dash = await harness.startDashboard(dbServer.url);
+    const { chromium } = await import("playwright-core");
+    const browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    });
+    const renders: number[] = [];
+    const fcps: number[] = [];
+    try {
+      for (let i = 0; i < loads; i++) {
+        // A fresh context per load: no HTTP cache, no client-side query cache.
+        const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+        const page = await ctx.newPage();
+        const t = performance.now();
+        await page.goto(`${dash.url}/grids/${grid.id}`);
+        await page.locator('[data-testid="results-test-time-mlp"] td.cell').first().waitFor({ state: "visible", timeout: 120_000 });
+        renders.push(performance.now() - t);
+        fcps.push(await page.evaluate(() => performance.getEntriesByName("first-contentful-paint")[0]?.startTime ?? NaN));
+        await ctx.close();
+      }
+    } finally {
+      await browser.close();
+    }
+    return {
+      bench: "web",
+      runs: n,
+      evaluations,
+      db: db.kind,
+      seedMs: Math.round(seedMs),
+      resultsQuery: { p50Ms: quantile(results, 0.5), p95Ms: quantile(results, 0.95), iterations },
+      runsQuery: { p50Ms: quantile(runsList, 0.5), p95Ms: quantile(runsList, 0.95), iterations, pageSize: 25 },
+      gridsQuery: { p50Ms: quantile(gridsList, 0.5), p95Ms: quantile(gridsList, 0.95), iterations },
+      resultsPage: {
+        // Navigation start → first results cell visible (tables built from all n runs' evaluations).
+        firstRenderMs: { cold: Math.round(renders[0]), p50: quantile(renders, 0.5), max: Math.round(Math.max(...renders)) },
+        firstContentfulPaintMs: quantile(fcps.filter(Number.isFinite), 0.5),
+        loads,
+      },
+      cpus: (await import("node:os")).cpus().length,
+    };
+  } finally {
+    await dash?.stop();
+    await db.close();
+    await dbServer.close();
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * The e2e harness (see run.mjs): database → build if stale → next start → Playwright → teardown.
+ * Also used by `lml bench web` through `startDashboard`.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { createServer } from "node:net";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { migrate, startEmbeddedServer } from "@lml/db";
+
+const web = join(dirname(fileURLToPath(import.meta.url)), "..");
+const root = join(web, "..", "..");
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function newest(path: string): number {
+  if (!existsSync(path)) return 0;
+  const st = statSync(path);
+  if (!st.isDirectory()) return st.mtimeMs;
+  let m = st.mtimeMs;
+  for (const e of readdirSync(path)) if (e !== "node_modules" && e !== "generated" && !e.startsWith(".")) m = Math.max(m, newest(join(path, e)));
+  return m;
+}
+
+/** Builds when .next/BUILD_ID is missing or older than any source the app compiles. */
+export function buildIfStale(): void {
+  const id = join(web, ".next", "BUILD_ID");
+  const sources = [join(web, "src"), join(web, "next.config.ts"), join(web, "package.json"), ...["api", "core", "db", "synth"].map((p) => join(root, "packages", p, "src"))];
+  const built = existsSync(id) ? statSync(id).mtimeMs : 0;
+  if (built && sources.every((s) => newest(s) <= built)) return;
+  process.stderr.write("e2e: building the dashboard (next build)…\n");
+  const r = spawnSync(process.execPath, [join(root, "node_modules", "next", "dist", "bin", "next"), "build"], {
+    cwd: web,
+    stdio: "inherit",
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" },
+  });
+  if (r.status !== 0) throw new Error("next build failed");
+}
+
+export function ensureChromium(): void {
+  if (existsSync(CHROMIUM)) return;
+  process.stderr.write("e2e: installing Debian chromium (apt-get)…\n");
+  spawnSync("apt-get", ["install", "-y", "chromium"], { stdio: "inherit" });
+  if (!existsSync(CHROMIUM)) throw new Error(`chromium not found at ${CHROMIUM} (apt-get install -y chromium)`);
+}
+
+export interface Dashboard {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** `next start` on a free port against `databaseUrl`; resolves once /api/health answers 200. */
+export async function startDashboard(databaseUrl: string, env: NodeJS.ProcessEnv = {}): Promise<Dashboard> {
+  const port = await freePort();
+  const child: ChildProcess = spawn(process.execPath, [join(root, "node_modules", "next", "dist", "bin", "next"), "start", "-H", "127.0.0.1", "-p", String(port)], {
+    cwd: web,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...env, DATABASE_URL: databaseUrl, NEXT_TELEMETRY_DISABLED: "1", PORT: String(port) },
+  });
+  let log = "";
+  child.stdout!.on("data", (d) => (log += d));
+  child.stderr!.on("data", (d) => (log += d));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`next start exited (${child.exitCode}):\n${log}`);
+    try {
+      const r = await fetch(`${url}/api/health`);
+      if (r.status === 200) break;
+      if (Date.now() > deadline) throw new Error(`health: ${r.status} ${await r.text()}`);
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`dashboard did not come up: ${String(err)}\n${log}`);
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  return {
+    url,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM");
+        setTimeout(() => child.kill("SIGKILL"), 5000).unref();
+      }),
+  };
+}
+
+/** A fresh migrated database: E2E_DATABASE_URL as given (migrated), else in-memory PGlite. */
+export async function startDatabase(): Promise<{ url: string; close(): Promise<void> }> {
+  const given = process.env.E2E_DATABASE_URL;
+  if (given) {
+    await migrate(given);
+    return { url: given, close: async () => {} };
+  }
+  const server = await startEmbeddedServer({ dataDir: "memory://", port: 0 });
+  await migrate(server.url);
+  return { url: server.url, close: () => server.close() };
+}
+
+async function main() {
+  ensureChromium();
+  buildIfStale();
+  const db = await startDatabase();
+  let dash: Dashboard | null = null;
+  let status = 1;
+  try {
+    dash = await startDashboard(db.url);
+    process.stderr.write(`e2e: dashboard at ${dash.url}, database ${db.url}\n`);
+    // Asynchronous on purpose: the embedded database is served from this process's event loop.
+    const child = spawn(process.execPath, [join(root, "node_modules", "@playwright", "test", "cli.js"), "test", "-c", join(web, "playwright.config.ts"), ...process.argv.slice(2)], {
+      cwd: web,
+      stdio: "inherit",
+      env: { ...process.env, E2E_BASE_URL: dash.url, E2E_DATABASE_URL: db.url, CHROMIUM_PATH: CHROMIUM },
+    });
+    status = await new Promise<number>((resolve) => child.on("exit", (code) => resolve(code ?? 1)));
+  } finally {
+    await dash?.stop();
+    await db.close();
+  }
+  process.exit(status);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`e2e: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,7 @@
+import { GridsPage } from "@/components/grids-page";
+
+export const metadata = { title: "Grids" };
+
+export default function Page() {
+  return <GridsPage />;
+}

@@ -1,0 +1,155 @@
+"use client";
+/** The study tables of a grid with their switches (norm, metric, group, filter) and exports. */
+import type { ExportFormat, Metric, Norm } from "@lml/api/tables";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState } from "react";
+import { useTRPC } from "@/trpc/client";
+import { ResultsTable } from "./results-table";
+import { Empty, ErrorBox, Loading } from "./ui";
+
+const NORM_OPTIONS: Norm[] = ["inter-pupil", "inter-ocular"];
+type Base = "nme" | "auc" | "fr";
+
+export function ResultsPanel({ gridId, live }: { gridId: string; live: boolean }) {
+  const trpc = useTRPC();
+  const qc = useQueryClient();
+  const [norm, setNorm] = useState<Norm>("inter-pupil");
+  const [base, setBase] = useState<Base>("nme");
+  const [threshold, setThreshold] = useState<8 | 10>(8);
+  const [groupBy, setGroupBy] = useState<string[]>([]);
+  const [filter, setFilter] = useState<Record<string, string>>({});
+  const [exportError, setExportError] = useState<unknown>(null);
+  const metric = (base === "nme" ? "nme" : `${base}${threshold}`) as Metric;
+  const input = { gridId, norm, metric, groupBy, filter };
+  const q = useQuery({ ...trpc.evaluations.studyTables.queryOptions(input), placeholderData: (prev) => prev, refetchInterval: live ? 5000 : false });
+
+  async function download(format: ExportFormat) {
+    setExportError(null);
+    try {
+      const file = await qc.fetchQuery(trpc.evaluations.export.queryOptions({ format, table: input }));
+      const url = URL.createObjectURL(new Blob([file.content], { type: file.mime }));
+      const a = document.createElement("a");
+      a.href = url;
+      a.download = file.filename;
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 1000);
+    } catch (err) {
+      setExportError(err);
+    }
+  }
+
+  const params = q.data?.params ?? [];
+  const norms = q.data?.norms.length ? NORM_OPTIONS.filter((n) => q.data!.norms.includes(n)).concat(q.data!.norms.filter((n): n is Norm => n === "bbox")) : NORM_OPTIONS;
+  return (
+    <div className="stack">
+      <div className="card flush">
+        <div className="toolbar">
+          <div className="group">
+            <span>Normalisation</span>
+            <div className="seg" role="radiogroup" aria-label="Normalisation">
+              {(norms.length ? norms : NORM_OPTIONS).map((n) => (
+                <button key={n} role="radio" aria-checked={norm === n} className={norm === n ? "on" : ""} onClick={() => setNorm(n)}>{n}</button>
+              ))}
+            </div>
+          </div>
+          <div className="group">
+            <span>Metric</span>
+            <div className="seg" role="radiogroup" aria-label="Metric">
+              {(["nme", "auc", "fr"] as const).map((m) => (
+                <button key={m} role="radio" aria-checked={base === m} className={base === m ? "on" : ""} onClick={() => setBase(m)}>{m.toUpperCase()}</button>
+              ))}
+            </div>
+          </div>
+          {base !== "nme" && (
+            <div className="group">
+              <span>Threshold</span>
+              <div className="seg">
+                {([8, 10] as const).map((t) => (
+                  <button key={t} className={threshold === t ? "on" : ""} onClick={() => setThreshold(t)}>{t}%</button>
+                ))}
+              </div>
+            </div>
+          )}
+          <div className="group">
+            <span>Group rows by</span>
+            <select
+              aria-label="Group rows by"
+              value=""
+              onChange={(e) => e.target.value && setGroupBy((g) => [...g, e.target.value].slice(0, 4))}
+              disabled={params.length === 0}
+            >
+              <option value="">{params.length ? "+ config field…" : "no field varies"}</option>
+              {params.filter((p) => p.path !== "regime" && !groupBy.includes(p.path)).map((p) => (
+                <option key={p.path} value={p.path}>{p.path} ({p.values.length} values)</option>
+              ))}
+            </select>
+          </div>
+          <div className="group">
+            <span>Filter</span>
+            <select
+              aria-label="Add a filter"
+              value=""
+              onChange={(e) => {
+                const [path, value] = JSON.parse(e.target.value) as [string, string];
+                setFilter((f) => ({ ...f, [path]: value }));
+              }}
+              disabled={params.length === 0}
+            >
+              <option value="">{params.length ? "+ field = value…" : "nothing to filter"}</option>
+              {params.filter((p) => !(p.path in filter)).map((p) => (
+                <optgroup key={p.path} label={p.path}>
+                  {p.values.map((v) => <option key={v} value={JSON.stringify([p.path, v])}>{p.path} = {v}</option>)}
+                </optgroup>
+              ))}
+            </select>
+          </div>
+          <div className="grow" />
+          <div className="group">
+            <span>Export</span>
+            <div className="row" style={{ gap: 6 }}>
+              <button className="btn sm" onClick={() => download("csv")} data-testid="export-csv">CSV</button>
+              <button className="btn sm" onClick={() => download("md")}>Markdown</button>
+              <button className="btn sm" onClick={() => download("latex")}>LaTeX</button>
+            </div>
+          </div>
+        </div>
+        {(groupBy.length > 0 || Object.keys(filter).length > 0) && (
+          <div className="row" style={{ padding: "8px 16px", gap: 6 }}>
+            {groupBy.map((g) => (
+              <button key={g} className="tag" style={{ border: 0, cursor: "pointer" }} onClick={() => setGroupBy((x) => x.filter((y) => y !== g))} title="Remove">
+                group: {g} ×
+              </button>
+            ))}
+            {Object.entries(filter).map(([k, v]) => (
+              <button key={k} className="tag" style={{ border: 0, cursor: "pointer" }} onClick={() => setFilter(({ [k]: _, ...rest }) => rest)} title="Remove">
+                {k} = {v} ×
+              </button>
+            ))}
+          </div>
+        )}
+        {q.data && (
+          <div className="small muted" style={{ padding: "8px 16px" }}>
+            {q.data.runCount} succeeded run{q.data.runCount === 1 ? "" : "s"} · {q.data.evaluationCount} evaluations under {norm}
+            {q.isFetching && " · updating…"}
+          </div>
+        )}
+      </div>
+      {exportError != null && <ErrorBox error={exportError} what="the export" />}
+      {q.isPending ? (
+        <div className="card"><Loading rows={6} /></div>
+      ) : q.isError ? (
+        <ErrorBox error={q.error} what="the results" />
+      ) : q.data.evaluationCount === 0 ? (
+        <div className="card">
+          <Empty title="No results yet" icon="chart">
+            {live ? "Runs are still training; tables fill in as runs succeed and write evaluations." : `No succeeded run of this grid has ${norm} evaluations.`}
+          </Empty>
+        </div>
+      ) : (
+        q.data.tables.map((t) => <ResultsTable key={t.protocol} table={t} />)
+      )}
+    </div>
+  );
+}
