@@ -2,9 +2,9 @@
  * Replacement and missing gradient kernels for @tensorflow/tfjs-backend-wasm 4.22 (Node, one thread).
  *
  * Why each exists (measured in the probe, see docs in the trainer issue):
- *  - Conv2DBackpropFilter: not implemented by the wasm backend at all. We build it from kernels the
- *    backend does fast (XNNPACK): an im2col of the input (pads + strided slices + one concat) and one
- *    matrix product with the output gradient. A 1×1 stride-1 filter needs no im2col.
+ *  - Conv2DBackpropFilter: not implemented by the wasm backend at all. We build it as one matrix
+ *    product im2col(x)ᵀ · dy on the backend's fast BatchMatMul, with the transposed im2col written by a
+ *    JS loop (see im2colT for why).
  *  - Conv2DBackpropInput: the stock kernel is a scalar C loop. For stride 1 the input gradient is a plain
  *    convolution of dy with the spatially flipped, in/out-transposed filter, which runs on the fast
  *    forward Conv2D kernel. Strided cases keep the stock kernel (the stem's strided conv never needs dx
@@ -49,55 +49,41 @@ function free(backend: WasmBackend, ...infos: TensorInfo[]): void {
 type Conv4 = [number, number, number, number];
 
 /**
- * The columns of the im2col matrix, as a [B·outH·outW, fh·fw·inC] tensor whose column order matches a
- * [fh, fw, inC, outC] filter reshaped to [fh·fw·inC, outC].
+ * The transposed im2col matrix of x, written by a JS loop straight into the wasm heap: a [K, N] tensor with
+ * K = fh·fw·inC (row (tap·inC + c), matching a [fh, fw, inC, outC] filter reshaped to [K, outC]) and
+ * N = B·outH·outW. Why transposed and why JS: the wasm backend's matrix product is fast (XNNPACK-like
+ * ~20 GFLOP/s) only when neither operand is transposed, and its Transpose kernel is a slow generic loop
+ * (~25 ms for a 4096×288 matrix, ten times this loop).
  */
-function im2col(x: TensorInfo, info: backend_util.Conv2DInfo, backend: WasmBackend): TensorInfo {
+function im2colT(x: TensorInfo, info: backend_util.Conv2DInfo, backend: WasmBackend): TensorInfo {
   const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: oh, outWidth: ow } = info;
   const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
   const { top, left } = info.padInfo;
-  if (fh === 1 && fw === 1 && sh === 1 && sw === 1 && oh === H && ow === W) {
-    return call("Reshape", { x }, { shape: [B * oh * ow, C] }, backend);
-  }
-  // Pad so that every tap of every output position lies inside the padded input.
-  const needH = (oh - 1) * sh + fh;
-  const needW = (ow - 1) * sw + fw;
-  const bottom = Math.max(0, needH - H - top);
-  const right = Math.max(0, needW - W - left);
-  const padded =
-    top || bottom || left || right
-      ? call("PadV2", { x }, { paddings: [[0, 0], [top, bottom], [left, right], [0, 0]], constantValue: 0 }, backend)
-      : null;
-  const src = padded ?? x;
-  const taps: TensorInfo[] = [];
-  for (let i = 0; i < fh; i++) {
-    for (let j = 0; j < fw; j++) {
-      taps.push(
-        sh === 1 && sw === 1
-          ? call("Slice", { x: src }, { begin: [0, i, j, 0], size: [B, oh, ow, C] }, backend)
-          : call(
-              "StridedSlice",
-              { x: src },
-              {
-                begin: [0, i, j, 0],
-                end: [B, i + (oh - 1) * sh + 1, j + (ow - 1) * sw + 1, C],
-                strides: [1, sh, sw, 1],
-                beginMask: 0,
-                endMask: 0,
-                ellipsisMask: 0,
-                newAxisMask: 0,
-                shrinkAxisMask: 0,
-              },
-              backend,
-            ),
-      );
+  const N = B * oh * ow;
+  const out = backend.makeOutput([fh * fw * C, N], "float32");
+  // Views are taken after makeOutput: allocation may grow (and so move) the wasm heap.
+  const src = backend.typedArrayFromHeap(x);
+  const dst = backend.typedArrayFromHeap(out);
+  let n = 0;
+  for (let b = 0; b < B; b++) {
+    for (let oy = 0; oy < oh; oy++) {
+      for (let ox = 0; ox < ow; ox++, n++) {
+        for (let ky = 0; ky < fh; ky++) {
+          const iy = oy * sh + ky - top;
+          for (let kx = 0; kx < fw; kx++) {
+            const ix = ox * sw + kx - left;
+            let row = (ky * fw + kx) * C * N + n;
+            if (iy < 0 || iy >= H || ix < 0 || ix >= W) {
+              for (let c = 0; c < C; c++, row += N) dst[row] = 0;
+            } else {
+              const base = ((b * H + iy) * W + ix) * C;
+              for (let c = 0; c < C; c++, row += N) dst[row] = src[base + c];
+            }
+          }
+        }
+      }
     }
   }
-  const cols = taps.length === 1 ? taps[0] : call("Concat", taps as never, { axis: 3 }, backend);
-  const out = call("Reshape", { x: cols }, { shape: [B * oh * ow, fh * fw * C] }, backend);
-  if (taps.length > 1) free(backend, cols);
-  free(backend, ...taps);
-  if (padded) free(backend, padded);
   return out;
 }
 
@@ -121,10 +107,10 @@ export const conv2DBackpropFilterConfig: KernelConfig = {
     const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
     const filterShape = (attrs as { filterShape: Conv4 }).filterShape;
     const info = convInfoOf(x.shape as Conv4, filterShape, attrs ?? {});
-    const cols = im2col(x, info, b);
+    const cols = im2colT(x, info, b);
     const dy2 = call("Reshape", { x: dy }, { shape: [1, info.batchSize * info.outHeight * info.outWidth, info.outChannels] }, b);
     const cols3 = call("Reshape", { x: cols }, { shape: [1, ...cols.shape] }, b);
-    const dw = call("BatchMatMul", { a: cols3, b: dy2 }, { transposeA: true, transposeB: false }, b);
+    const dw = call("BatchMatMul", { a: cols3, b: dy2 }, { transposeA: false, transposeB: false }, b);
     const out = call("Reshape", { x: dw }, { shape: filterShape }, b);
     free(b, cols, cols3, dy2, dw);
     return out;
@@ -218,6 +204,41 @@ export const maxPoolGradConfig: KernelConfig = {
   },
 };
 
+/**
+ * Sum / Mean over leading axes (e.g. per-channel sums of an NHWC tensor over N, H, W: every batch-norm
+ * and bias gradient). The stock kernels first transpose the reduced axes innermost with the slow generic
+ * Transpose (~20 ms for a 16×16×16×490 tensor); a row of ones times the [outer, inner] matrix is the same
+ * sum on the fast matrix product. Other reductions keep the stock kernels.
+ */
+function leadingReduction(kind: "Sum" | "Mean"): KernelConfig {
+  return {
+    kernelName: kind,
+    backendName: BACKEND,
+    kernelFunc: (args) => {
+      const { inputs, attrs, backend } = args;
+      const b = backend as unknown as WasmBackend;
+      const { x } = inputs as { x: TensorInfo };
+      const { axis, keepDims } = attrs as { axis: number | number[]; keepDims: boolean };
+      const rank = x.shape.length;
+      const axes = [...new Set((Array.isArray(axis) ? axis : [axis]).map((a) => (a < 0 ? a + rank : a)))].sort((p, q) => p - q);
+      const leading = axes.length > 0 && axes.length < rank && axes.every((a, i) => a === i);
+      if (x.dtype !== "float32" || !leading) return stock.get(kind)!.kernelFunc(args);
+      const outer = x.shape.slice(0, axes.length).reduce((p, q) => p * q, 1);
+      const inner = x.shape.slice(axes.length).reduce((p, q) => p * q, 1);
+      const ones = b.makeOutput([1, 1, outer], "float32");
+      b.typedArrayFromHeap(ones).fill(kind === "Mean" ? 1 / outer : 1);
+      const x3 = call("Reshape", { x }, { shape: [1, outer, inner] }, b);
+      const sum = call("BatchMatMul", { a: ones, b: x3 }, { transposeA: false, transposeB: false }, b);
+      const shape = keepDims ? [...axes.map(() => 1), ...x.shape.slice(axes.length)] : x.shape.slice(axes.length);
+      const out = call("Reshape", { x: sum }, { shape }, b);
+      free(b, ones, x3, sum);
+      return out;
+    },
+  };
+}
+
+const stock = new Map<string, KernelConfig>();
+
 let registered = false;
 
 /** Register the kernels above on the wasm backend (idempotent). Call before `setBackend("wasm")`. */
@@ -225,9 +246,15 @@ export function registerWasmKernels(): void {
   if (registered) return;
   registered = true;
   stockConv2DBackpropInput = getKernel("Conv2DBackpropInput", BACKEND);
-  // Ours falls back to the stock kernel for strides > 1, so it inherits the stock setup (its cwrap).
+  // Kernels that fall back to the stock ones inherit the stock setup (the cwrap of the C function).
   conv2DBackpropInputConfig.setupFunc = stockConv2DBackpropInput?.setupFunc;
-  for (const config of [conv2DBackpropFilterConfig, conv2DBackpropInputConfig, maxPoolGradConfig]) {
+  const reductions = (["Sum", "Mean"] as const).map((kind) => {
+    const original = getKernel(kind, BACKEND);
+    if (!original) throw new Error(`wasm kernel ${kind} is not registered`);
+    stock.set(kind, original);
+    return { ...leadingReduction(kind), setupFunc: original.setupFunc };
+  });
+  for (const config of [conv2DBackpropFilterConfig, conv2DBackpropInputConfig, maxPoolGradConfig, ...reductions]) {
     if (getKernel(config.kernelName, BACKEND)) unregisterKernel(config.kernelName, BACKEND);
     registerKernel(config);
   }
