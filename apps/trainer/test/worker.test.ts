@@ -116,9 +116,18 @@ describePg(`worker [postgres${postgres.skip ? `: ${postgres.skip}` : ""}]`, () =
     const killedAt = await checkpointStep(runId);
     expect((await db.prisma.run.findUniqueOrThrow({ where: { id: runId } })).status).toBe("RUNNING");
 
-    const b = startWorker({ ...env, WORKER_ID: "rescuer" });
-    const exit = await b.exited;
-    expect(exit.code, exit.stderr).toBe(0);
+    // The next worker (in this process: starting a second one costs seconds) sweeps the expired lease.
+    const rescue = await runWorker({
+      prisma: db.prisma,
+      workerId: "rescuer",
+      train: stepTrainer({ totalSteps: 40, msPerStep: 50, checkpointEvery: 5 }),
+      leaseMs: 1500,
+      heartbeatMs: 200,
+      pollMs: 100,
+      maxRuns: 1,
+      logger: quiet,
+    });
+    expect(rescue.runs).toMatchObject([{ id: runId, attempt: 2, outcome: "succeeded" }]);
     const run = await db.prisma.run.findUniqueOrThrow({ where: { id: runId }, include: { evaluations: true } });
     expect(run).toMatchObject({ status: "SUCCEEDED", attempts: 2, step: 40 });
     const errors = run.attemptErrors as Array<{ attempt: number; worker: string; error: string }>;
