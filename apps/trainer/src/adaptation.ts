@@ -7,9 +7,11 @@
  * initialised from an explicit seed, so a run is reproducible.
  */
 import * as tf from "@tensorflow/tfjs-core";
-// Gradients of the core ops (tfjs-core alone registers none); idempotent.
-import "@tensorflow/tfjs-core/dist/register_all_gradients";
+import { registerAllGradients } from "./backend/gradients.js";
 import type { CustomGradientFunc } from "@tensorflow/tfjs-core/dist/engine";
+
+// tfjs-core alone registers no gradients (see backend/gradients.ts); idempotent.
+registerAllGradients();
 
 // ---------------------------------------------------------------------------------------------------
 // Gradient reversal

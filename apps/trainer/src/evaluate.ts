@@ -187,6 +187,8 @@ export interface EvaluationInputs {
   subset: Int32Array;
   /** The label-transfer head of syn-real-label-adaptation, when the run has one. */
   transfer?: LabelTransferMLP;
+  /** The model was trained on iBug68 labels (supervised-real), so its points are iBug68 points. */
+  ibugModel: boolean;
   side: number;
   channels: number;
   batchSize: number;
@@ -195,7 +197,7 @@ export interface EvaluationInputs {
 
 /**
  * Every protocol that applies to the model:
- * dense models (scheme > 68): synthetic-test/dense, real/nearest-subset, real/test-time-mlp, and with a
+ * dense models (every regime but supervised-real, whatever the scheme's size): synthetic-test/dense, real/nearest-subset, real/test-time-mlp, and with a
  * label-transfer head also real/direct; 68-point models: synthetic-test/direct (against the synthetic
  * faces' iBug-compatible points), real/direct, real/nearest-subset (the identity mapping, so the
  * supervised model has a row in the nearest-subset table as in the study) and real/test-time-mlp.
@@ -203,7 +205,7 @@ export interface EvaluationInputs {
 export async function evaluateModel(inp: EvaluationInputs): Promise<EvaluationRecord[]> {
   const { model, side } = inp;
   const k = model.config.landmarks;
-  const is68 = k === 68;
+  const is68 = inp.ibugModel;
   const pOpts = { side, channels: inp.channels, batchSize: inp.batchSize, transfer: inp.transfer };
   const out: EvaluationRecord[] = [];
   if (inp.syntheticTest) {

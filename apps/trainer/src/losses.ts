@@ -9,8 +9,11 @@
  * cell j covers [j/h, (j+1)/h), so its centre is (j + ½)/h — the same convention as `softArgmax`.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import "@tensorflow/tfjs-core/dist/register_all_gradients";
-import { softArgmax } from "./model";
+import { registerAllGradients } from "./backend/gradients.js";
+import type { CustomGradientFunc } from "@tensorflow/tfjs-core/dist/engine";
+
+// tfjs-core alone registers no gradients (see backend/gradients.ts); idempotent.
+registerAllGradients();
 
 /**
  * Standard deviation of the Gaussian heatmap targets, in heatmap cells. One cell (4 input pixels at
@@ -42,9 +45,40 @@ export function gaussianTargets(coords: tf.Tensor3D, size: number, sigma = HEATM
   });
 }
 
-/** log of the per-landmark spatial softmax of heatmap logits B×h×w×K (normalised over h, w). */
+/**
+ * log of the per-landmark spatial softmax of heatmap logits B×h×w×K (normalised over h, w), with its
+ * gradient written out (dx = dy − softmax·Σdy): tfjs's generic logSumExp gradient goes through the max's
+ * Equal mask, which on the wasm backend cost more than the whole network's forward pass.
+ */
 export function spatialLogSoftmax(heatmaps: tf.Tensor4D): tf.Tensor4D {
-  return tf.tidy(() => tf.sub(heatmaps, tf.logSumExp(heatmaps, [1, 2], true)) as tf.Tensor4D);
+  const f = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+    // The max only keeps exp() in range; softmax is shift-invariant, so it needs no gradient.
+    const shifted = tf.sub(x, tf.max(x, [1, 2], true));
+    const e = tf.exp(shifted);
+    const total = tf.sum(e, [1, 2], true);
+    save([tf.div(e, total)]); // the softmax itself, so the backward pass needs no second exp()
+    return {
+      value: tf.sub(shifted, tf.log(total)),
+      gradFunc: (dy: tf.Tensor, [p]: tf.Tensor[]) => tf.sub(dy, tf.mul(p, tf.sum(dy, [1, 2], true))),
+    };
+  }) as unknown as CustomGradientFunc<tf.Tensor4D>);
+  return f(heatmaps) as tf.Tensor4D;
+}
+
+/**
+ * Soft-argmax from spatial probabilities p (B×h×w×K): the expected cell centre, B×K×2 in image-side
+ * units — `softArgmax` of model.ts computed as two marginal sums instead of a transpose and a matMul
+ * (identical numbers; cheaper on the CPU backends at hundreds of landmarks).
+ */
+export function expectedCoords(p: tf.Tensor4D): tf.Tensor3D {
+  return tf.tidy(() => {
+    const [b, h, w, k] = p.shape;
+    const cx = tf.reshape(tf.div(tf.add(tf.range(0, w, 1, "float32"), 0.5), w), [1, w, 1]);
+    const cy = tf.reshape(tf.div(tf.add(tf.range(0, h, 1, "float32"), 0.5), h), [1, h, 1]);
+    const x = tf.sum(tf.mul(tf.sum(p, 1), cx), 1); // B×K
+    const y = tf.sum(tf.mul(tf.sum(p, 2), cy), 1);
+    return tf.concat([tf.reshape(x, [b, k, 1]), tf.reshape(y, [b, k, 1])], 2) as tf.Tensor3D;
+  });
 }
 
 /**
@@ -55,10 +89,12 @@ export function spatialLogSoftmax(heatmaps: tf.Tensor4D): tf.Tensor4D {
  * not 0, so only its decrease is meaningful.
  */
 export function heatmapLoss(logits: tf.Tensor4D, target: tf.Tensor4D): tf.Scalar {
-  return tf.tidy(() => {
-    const [b, , , k] = logits.shape;
-    return tf.div(tf.neg(tf.sum(tf.mul(target, spatialLogSoftmax(logits)))), b * k) as tf.Scalar;
-  });
+  return tf.tidy(() => crossEntropy(spatialLogSoftmax(logits), target));
+}
+
+function crossEntropy(logp: tf.Tensor4D, target: tf.Tensor4D): tf.Scalar {
+  const [b, , , k] = logp.shape;
+  return tf.div(tf.neg(tf.sum(tf.mul(target, logp))), b * k) as tf.Scalar;
 }
 
 /**
@@ -91,8 +127,10 @@ export function landmarkLoss(
   let coord: tf.Scalar = tf.scalar(0);
   let coords: tf.Tensor3D | null = null;
   for (const hm of stacks) {
-    if (maps) heat = tf.add(heat, heatmapLoss(hm, maps)) as tf.Scalar;
-    coords = softArgmax(hm);
+    // One spatial softmax per stack serves both terms.
+    const logp = spatialLogSoftmax(hm);
+    if (maps) heat = tf.add(heat, crossEntropy(logp, maps)) as tf.Scalar;
+    coords = expectedCoords(tf.exp(logp) as tf.Tensor4D);
     if (weights.coordWeight > 0) coord = tf.add(coord, coordLoss(coords, target, size)) as tf.Scalar;
   }
   heat = tf.div(heat, stacks.length) as tf.Scalar;

@@ -169,8 +169,13 @@ export class AdamW {
       this.v.assign(v);
       const update = tf.div(tf.mul(m, lr / c1), tf.add(tf.sqrt(tf.div(v, c2)), this.eps));
       const decayed = weightDecay > 0 ? tf.mul(x, 1 - lr * weightDecay) : x;
-      const next = tf.split(tf.sub(decayed, update), this.sizes);
-      this.vars.forEach((variable, i) => variable.assign(tf.reshape(next[i], variable.shape)));
+      const next = tf.sub(decayed, update);
+      // Slices, not tf.split: the wasm backend's SplitV took longer than the rest of the update.
+      let offset = 0;
+      this.vars.forEach((variable, i) => {
+        variable.assign(tf.reshape(tf.slice(next, offset, this.sizes[i]), variable.shape));
+        offset += this.sizes[i];
+      });
     });
   }
 
@@ -441,6 +446,7 @@ export async function train(input: RunConfig | RunConfigInput, hooks: TrainHooks
       ],
       subset: nets.subset,
       transfer: nets.transfer,
+      ibugModel: config.regime === "supervised-real",
       side,
       channels: mc.inputChannels,
       batchSize: Math.max(tc.batchSize, 32),
@@ -499,6 +505,9 @@ export async function train(input: RunConfig | RunConfigInput, hooks: TrainHooks
             { name: "train/images_per_sec", step: cursor.step, epoch: cursor.epoch + 1, value: ips },
           ]);
         }
+        // A step is one long synchronous computation: yield to the event loop so timers (progress
+        // redraws, the worker's lease heartbeat) and signal handlers run between steps.
+        await new Promise((resolve) => setImmediate(resolve));
         if (await hooks.shouldStop?.()) {
           await checkpoint();
           throw new StopRequested(cursor.step);

@@ -1,6 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
-import "@tensorflow/tfjs-core/dist/register_all_gradients";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   DomainDiscriminator,

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import { beforeAll, describe, expect, it } from "vitest";
-import { coordLoss, gaussianTargets, heatmapLoss, landmarkLoss } from "../src/losses";
+import { coordLoss, expectedCoords, gaussianTargets, heatmapLoss, landmarkLoss, spatialLogSoftmax } from "../src/losses";
 import { softArgmax } from "../src/model";
 
 beforeAll(async () => {
@@ -31,6 +31,18 @@ describe("heatmap targets and losses", () => {
     expect(atTarget).toBeGreaterThan(2.5); // the target's own entropy (≈ 2.84 at σ = 1)
     // Every coordinate off by 1/16 of the side = one cell at 16×16.
     expect(coordLoss(tf.add(coords, 1 / 16) as tf.Tensor3D, coords, 16).dataSync()[0]).toBeCloseTo(1, 5);
+  });
+
+  it("the hand-written spatial log-softmax and soft-argmax match tfjs's generic ones", () => {
+    const x = tf.mul(tf.randomNormal([2, 4, 5, 3], 0, 1, "float32", 5), 3) as tf.Tensor4D;
+    const generic = (t: tf.Tensor) => tf.sub(t, tf.logSumExp(t, [1, 2], true));
+    const w = tf.randomNormal([2, 4, 5, 3], 0, 1, "float32", 6);
+    const a = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(spatialLogSoftmax(t as tf.Tensor4D), w)))(x).dataSync();
+    const b = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(generic(t), w)))(x).dataSync();
+    a.forEach((v, i) => expect(v).toBeCloseTo(b[i], 5));
+    const c1 = expectedCoords(tf.exp(spatialLogSoftmax(x)) as tf.Tensor4D).dataSync();
+    const c2 = softArgmax(x).dataSync();
+    c1.forEach((v, i) => expect(v).toBeCloseTo(c2[i], 5));
   });
 
   it("supervises every stack and averages over stacks", () => {

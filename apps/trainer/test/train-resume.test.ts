@@ -1,0 +1,53 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it, vi } from "vitest";
+import { StopRequested, train, type TrainHooks } from "../src/train";
+
+// Renders a handful of tiny faces and trains a few steps end to end: slow-ish on two shared cores.
+vi.setConfig({ testTimeout: 240_000 });
+process.env.LML_DATA_DIR ??= mkdtempSync(join(tmpdir(), "lml-train-"));
+
+const config = {
+  regime: "uda-discriminator" as const,
+  seed: 5,
+  model: { inputSize: 32, stacks: 1, channels: 16, depth: 1, heatmapSize: 8 },
+  data: { scheme: 68, syntheticTrain: 8, syntheticTest: 4, realTrain: 8, realCommon: 4, realChallenging: 4 },
+  train: { epochs: 2, batchSize: 3 },
+  eval: { mlpEpochs: 2, mlpHidden: 8 },
+};
+
+function memoryStore(): NonNullable<TrainHooks["checkpoint"]> & { saves: number[] } {
+  let bytes: Uint8Array | null = null;
+  const saves: number[] = [];
+  return {
+    saves,
+    async load() {
+      return bytes;
+    },
+    async save(b, step) {
+      bytes = b.slice();
+      saves.push(step);
+    },
+  };
+}
+
+describe("train() end to end", () => {
+  it("stopped mid-epoch and resumed, continues with the identical losses and evaluations", async () => {
+    const straight: number[] = [];
+    const full = await train(config, { onProgress: (p) => void straight.push(p.loss), checkpoint: memoryStore() });
+    expect(full.steps).toBe(4); // 8 images / batch 3 → 2 whole batches per epoch, 2 epochs
+    expect(full.evaluations.map((r) => `${r.testSet}/${r.protocol}/${r.norm}`)).toContain("synthetic-test/dense/inter-ocular");
+
+    const store = memoryStore();
+    const first: number[] = [];
+    await expect(
+      train(config, { onProgress: (p) => void first.push(p.loss), checkpoint: store, shouldStop: () => first.length === 3 }),
+    ).rejects.toBeInstanceOf(StopRequested);
+    expect(store.saves).toEqual([2, 3]); // end of epoch 1, then the stop in the middle of epoch 2
+    const rest: number[] = [];
+    const resumed = await train(config, { onProgress: (p) => void rest.push(p.loss), checkpoint: store });
+    expect([...first, ...rest]).toEqual(straight);
+    expect(resumed.evaluations.map((r) => r.nme)).toEqual(full.evaluations.map((r) => r.nme));
+  });
+});
