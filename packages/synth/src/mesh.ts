@@ -212,6 +212,36 @@ function castAll(P: Prim[], phi: Float64Array, theta: Float64Array, prev?: Float
   return out;
 }
 
+/**
+ * Each base vertex moved onto the changed surface along the field's gradient (Newton steps), i.e. to the
+ * NEAREST point of the new surface. Re-casting the rays instead takes the outermost crossing, which near
+ * the nose (rays grazing the alae and the tip) jumps to another layer for single vertices: those spikes,
+ * scaled by a trait coefficient of ±2.5, scattered the nostril and nose-base landmarks bound to them.
+ */
+function settle(P: Prim[], base: Float32Array): Float32Array {
+  const out = Float32Array.from(base);
+  const h = 1e-4;
+  for (let v = 0; v < base.length / 3; v++) {
+    let x = base[3 * v], y = base[3 * v + 1], z = base[3 * v + 2];
+    let d = sdf(P, x, y, z);
+    if (Math.abs(d) < 1e-6) continue; // this trait does not reach the vertex
+    for (let it = 0; it < 12 && Math.abs(d) >= 1e-6; it++) {
+      const gx = (sdf(P, x + h, y, z) - sdf(P, x - h, y, z)) / (2 * h);
+      const gy = (sdf(P, x, y + h, z) - sdf(P, x, y - h, z)) / (2 * h);
+      const gz = (sdf(P, x, y, z + h) - sdf(P, x, y, z - h)) / (2 * h);
+      const g2 = gx * gx + gy * gy + gz * gz;
+      if (!(g2 > 1e-12)) break;
+      let s = d / g2;
+      const step = Math.abs(s) * Math.sqrt(g2);
+      if (step > 0.05) s *= 0.05 / step; // small steps: stay on this side of any thin feature
+      x -= s * gx; y -= s * gy; z -= s * gz;
+      d = sdf(P, x, y, z);
+    }
+    out[3 * v] = x; out[3 * v + 1] = y; out[3 * v + 2] = z;
+  }
+  return out;
+}
+
 // ----------------------------------------------------------------------------------- analytic fields
 
 const smooth = (e0: number, e1: number, x: number) => {
@@ -341,7 +371,7 @@ export function headModel(): HeadModel {
   const base = castAll(primitives(ZERO_TRAITS), phi, theta);
   const bases: Basis[] = [];
   for (const t of SDF_TRAITS) {
-    const moved = castAll(primitives({ ...ZERO_TRAITS, [t]: 1 }), phi, theta, base);
+    const moved = settle(primitives({ ...ZERO_TRAITS, [t]: 1 }), base);
     for (let k = 0; k < moved.length; k++) moved[k] -= base[k];
     bases.push(sparse(t, moved));
   }

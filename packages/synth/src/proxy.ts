@@ -12,40 +12,79 @@ import type { RenderedFace } from "./render";
 import type { Rng } from "./rng";
 import type { Split } from "./types";
 
-export function annotate68(f: RenderedFace, rng: Rng, size: number): { points: Float32Array; visible: Uint8Array } {
+/**
+ * The 17 jaw points where an annotator draws the face oval: on the outer boundary of the rendered face
+ * area (T.face: face skin inside the jaw contour, not hair/ears/neck), evenly spaced, ordered from surface
+ * point 0's side through the chin to point 16's side. The boundary is read in polar form around the
+ * centroid of the face area (a stable interior point at any yaw): along each ray the last face pixel.
+ * Surface jaw points only pick the angular range, so hidden far-side points cannot pull labels inside.
+ * Returns 34 floats in target pixels, or null when the face area is (almost) empty.
+ */
+export function traceOutline(T: RenderedFace["target"], P: ArrayLike<number>): Float64Array | null {
+  const W = T.w, H = T.h, face = T.face;
+  let cx = 0, cy = 0, n = 0;
+  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) if (face[y * W + x]) { cx += x + 0.5; cy += y + 0.5; n++; }
+  if (n < 20) return null;
+  cx /= n; cy /= n;
+  const ang = (i: number) => Math.atan2(P[2 * i + 1] - cy, P[2 * i] - cx);
+  const a0 = ang(0), a16 = ang(16), a8 = ang(8);
+  const TAU = 2 * Math.PI, wrap = (a: number) => ((a % TAU) + TAU) % TAU;
+  // Sweep from a0 to a16 the way that passes the chin (point 8): decreasing angle when frontal.
+  let sweep = -wrap(a0 - a16);
+  if (wrap(a0 - a8) > wrap(a0 - a16)) sweep = wrap(a16 - a0);
+  const R = Math.hypot(W, H);
+  const steps = 240;
+  const xs = new Float64Array(steps + 1), ys = new Float64Array(steps + 1);
+  for (let s = 0; s <= steps; s++) {
+    const a = a0 + (sweep * s) / steps, dx = Math.cos(a), dy = Math.sin(a);
+    let last = 0;
+    for (let t = 0; t < R; t += 0.5) {
+      const x = Math.floor(cx + dx * t), y = Math.floor(cy + dy * t);
+      if (x < 0 || y < 0 || x >= W || y >= H) break;
+      if (face[y * W + x]) last = t;
+    }
+    xs[s] = cx + dx * (last + 0.5); ys[s] = cy + dy * (last + 0.5);
+  }
+  // 17 points evenly spaced by arc length along the traced outline, ends kept.
+  const cum = new Float64Array(steps + 1);
+  for (let s = 1; s <= steps; s++) cum[s] = cum[s - 1] + Math.hypot(xs[s] - xs[s - 1], ys[s] - ys[s - 1]);
+  const out = new Float64Array(34);
+  let k = 1;
+  for (let j = 0; j <= 16; j++) {
+    const target = (cum[steps] * j) / 16;
+    while (k < steps && cum[k] < target) k++;
+    const g = cum[k] === cum[k - 1] ? 0 : Math.min(1, Math.max(0, (target - cum[k - 1]) / (cum[k] - cum[k - 1])));
+    out[2 * j] = xs[k - 1] + g * (xs[k] - xs[k - 1]);
+    out[2 * j + 1] = ys[k - 1] + g * (ys[k] - ys[k - 1]);
+  }
+  // Where the outline folds back along a ray (under the chin, past the lips at profile) the polar trace
+  // bridges the fold with a straight segment; snap each point to the nearest outline pixel.
+  const edge: number[] = [];
+  const isFace = (x: number, y: number) => x >= 0 && y >= 0 && x < W && y < H && face[y * W + x] === 1;
+  for (let y = 0; y < H; y++)
+    for (let x = 0; x < W; x++)
+      if (face[y * W + x] && (!isFace(x - 1, y) || !isFace(x + 1, y) || !isFace(x, y - 1) || !isFace(x, y + 1))) edge.push(x + 0.5, y + 0.5);
+  for (let j = 0; j <= 16; j++) {
+    let best = Infinity, bx = out[2 * j], by = out[2 * j + 1];
+    for (let e = 0; e < edge.length; e += 2) {
+      const d = (edge[e] - out[2 * j]) ** 2 + (edge[e + 1] - out[2 * j + 1]) ** 2;
+      if (d < best) { best = d; bx = edge[e]; by = edge[e + 1]; }
+    }
+    out[2 * j] = bx; out[2 * j + 1] = by;
+  }
+  return out;
+}
+
+/** Annotator-style points in target pixels, before annotator noise (what the outline test checks). */
+export function annotatorShape(f: RenderedFace): { P: Float64Array; visible: Uint8Array } {
   const T = f.target, ss = f.ss, W = T.w;
   const P = new Float64Array(136);
   for (let i = 0; i < 136; i++) P[i] = f.points68[i] * ss;
   const visible = Uint8Array.from(f.visible68);
-  const inside = (x: number, y: number) => x >= 0 && y >= 0 && x < W && y < T.h;
 
-  // Jaw: from the nose centre outwards through each surface jaw point to the last face-area pixel.
-  let cx = 0, cy = 0;
-  for (let i = 27; i <= 35; i++) { cx += P[2 * i]; cy += P[2 * i + 1]; }
-  cx /= 9; cy /= 9;
-  const jaw: number[][] = [];
-  for (let j = 0; j <= 16; j++) {
-    const dx = P[2 * j] - cx, dy = P[2 * j + 1] - cy, len = Math.hypot(dx, dy) || 1;
-    let last = -1;
-    for (let t = 0.3 * len; t < 1.7 * len; t += 0.5) {
-      const x = Math.floor(cx + (dx * t) / len), y = Math.floor(cy + (dy * t) / len);
-      if (!inside(x, y)) break;
-      if (T.face[y * W + x]) last = t;
-    }
-    jaw.push(last > 0 ? [cx + (dx * (last + 0.5)) / len, cy + (dy * (last + 0.5)) / len] : [P[2 * j], P[2 * j + 1]]);
-  }
-  // re-space evenly along the traced outline, ends kept
-  const cum = [0];
-  for (let j = 1; j <= 16; j++) cum.push(cum[j - 1] + Math.hypot(jaw[j][0] - jaw[j - 1][0], jaw[j][1] - jaw[j - 1][1]));
-  for (let j = 0; j <= 16; j++) {
-    const s = (cum[16] * j) / 16;
-    let k = 1;
-    while (k < 16 && cum[k] < s) k++;
-    const g = cum[k] === cum[k - 1] ? 0 : (s - cum[k - 1]) / (cum[k] - cum[k - 1]);
-    P[2 * j] = jaw[k - 1][0] + g * (jaw[k][0] - jaw[k - 1][0]);
-    P[2 * j + 1] = jaw[k - 1][1] + g * (jaw[k][1] - jaw[k - 1][1]);
-    visible[j] = 1;
-  }
+  // Jaw: on the visible outline of the face area, between the rays towards surface points 0 and 16.
+  const jaw = traceOutline(T, P);
+  if (jaw) for (let j = 0; j <= 16; j++) { P[2 * j] = jaw[2 * j]; P[2 * j + 1] = jaw[2 * j + 1]; visible[j] = 1; }
 
   // Corners where they look to be: extremes of the visible opening along the corner-to-corner axis.
   const corners = (ids: number[], a: number, b: number, regions: number[], follow: [number, number][]) => {
@@ -76,6 +115,12 @@ export function annotate68(f: RenderedFace, rng: Rng, size: number): { points: F
   corners([42, 43, 44, 45, 46, 47], 42, 45, eye, []);
   corners([48, 51, 54, 57], 48, 54, [REGION.lip, REGION.mouth], [[48, 60], [54, 64]]);
 
+  return { P, visible };
+}
+
+export function annotate68(f: RenderedFace, rng: Rng, size: number): { points: Float32Array; visible: Uint8Array } {
+  const ss = f.ss;
+  const { P, visible } = annotatorShape(f);
   // Annotator noise, in units of the face size.
   let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
   for (let i = 0; i < 68; i++) { x0 = Math.min(x0, P[2 * i]); x1 = Math.max(x1, P[2 * i]); y0 = Math.min(y0, P[2 * i + 1]); y1 = Math.max(y1, P[2 * i + 1]); }

@@ -15,7 +15,7 @@ import { annotate68, postProcess } from "./proxy";
 import type { Domain, Sample, SampleRequest, Split } from "./types";
 
 /** Bump whenever any output changes for the same request: it keys the on-disk cache. */
-export const GENERATOR_VERSION = "synth-1";
+export const GENERATOR_VERSION = "synth-2";
 /** What UIs should call the proxy-real domain: it is simulated, never real photographs. */
 export const PROXY_REAL_LABEL = "proxy-real (SIMULATED 300-W stand-in)";
 
