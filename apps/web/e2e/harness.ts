@@ -61,7 +61,7 @@ export interface Dashboard {
 }
 
 /** `next start` on a free port against `databaseUrl`; resolves once /api/health answers 200. */
-export async function startDashboard(databaseUrl: string, env: NodeJS.ProcessEnv = {}): Promise<Dashboard> {
+export async function startDashboard(databaseUrl: string, env: Record<string, string> = {}): Promise<Dashboard> {
   const port = await freePort();
   const child: ChildProcess = spawn(process.execPath, [join(root, "node_modules", "next", "dist", "bin", "next"), "start", "-H", "127.0.0.1", "-p", String(port)], {
     cwd: web,

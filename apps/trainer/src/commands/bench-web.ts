@@ -105,7 +105,8 @@ async function benchWeb(n: number, iterations: number, loads: number, say: (m: s
     }
     say(`queries timed (${iterations} each)`);
 
-    dash = await harness.startDashboard(dbServer.url);
+    const started: { url: string; stop(): Promise<void> } = await harness.startDashboard(dbServer.url);
+    dash = started;
     const { chromium } = await import("playwright-core");
     const browser = await chromium.launch({
       executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
@@ -119,7 +120,7 @@ async function benchWeb(n: number, iterations: number, loads: number, say: (m: s
         const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 } });
         const page = await ctx.newPage();
         const t = performance.now();
-        await page.goto(`${dash.url}/grids/${grid.id}`);
+        await page.goto(`${started.url}/grids/${grid.id}`);
         await page.locator('[data-testid="results-test-time-mlp"] td.cell').first().waitFor({ state: "visible", timeout: 120_000 });
         renders.push(performance.now() - t);
         fcps.push(await page.evaluate(() => performance.getEntriesByName("first-contentful-paint")[0]?.startTime ?? NaN));

@@ -43,7 +43,7 @@ export function MetricCharts({ runIds, labels, live }: { runIds: string[]; label
                 <XAxis dataKey="step" type="number" domain={["dataMin", "dataMax"]} tick={{ fontSize: 11 }} />
                 <YAxis tick={{ fontSize: 11 }} domain={["auto", "auto"]} scale={/loss/.test(name) ? "log" : "auto"} allowDataOverflow />
                 <Tooltip contentStyle={{ fontSize: 12 }} labelFormatter={(s) => `step ${s}`} formatter={(v) => (typeof v === "number" ? v.toPrecision(4) : String(v))} />
-                {runIds.length > 1 && <Legend wrapperStyle={{ fontSize: 11 }} />}
+                {runIds.length > 1 && <Legend verticalAlign="top" wrapperStyle={{ fontSize: 11, paddingBottom: 4 }} />}
                 {runIds.map((id, i) => (
                   <Line key={id} type="monotone" dataKey={id} name={labels[id] ?? id.slice(0, 8)} stroke={SERIES[i % SERIES.length]} dot={false} strokeWidth={1.6} connectNulls isAnimationActive={false} />
                 ))}
@@ -86,7 +86,7 @@ export function CedChart({ series, height = 220 }: { series: CedSeries[]; height
         <XAxis dataKey="x" type="number" domain={[0, "dataMax"]} tick={{ fontSize: 11 }} label={{ value: "NME threshold (%)", position: "insideBottom", offset: -6, fontSize: 11 }} />
         <YAxis domain={[0, 1]} tick={{ fontSize: 11 }} tickFormatter={(v: number) => `${Math.round(v * 100)}%`} />
         <Tooltip contentStyle={{ fontSize: 12 }} labelFormatter={(x) => `NME ≤ ${Number(x).toFixed(2)}`} formatter={(v) => (typeof v === "number" ? `${(v * 100).toFixed(1)}%` : String(v))} />
-        <Legend wrapperStyle={{ fontSize: 11 }} />
+        <Legend verticalAlign="top" wrapperStyle={{ fontSize: 11, paddingBottom: 4 }} />
         {series.map((s, i) => (
           <Line key={s.key} type="stepAfter" dataKey={s.key} name={s.label} stroke={SERIES[i % SERIES.length]} dot={false} strokeWidth={1.6} connectNulls isAnimationActive={false} />
         ))}

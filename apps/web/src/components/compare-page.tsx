@@ -144,8 +144,13 @@ function Comparison({ ids }: { ids: string[] }) {
                     <tr key={r.id}>
                       <td>{labels[r.id]}</td>
                       {keys.testSets.map((t) => {
-                        const e = r.evaluations.find((x) => x.testSet === t && x.protocol === protocol && x.norm === norm);
-                        return <td key={t} className="r num">{num(e?.nme)}</td>;
+                        const e = pick(r.evaluations, t, protocol, norm);
+                        return (
+                          <td key={t} className="r num">
+                            {num(e?.nme)}
+                            {e && e.protocol !== protocol && <span className="small muted" title={`from the ${e.protocol} evaluation`}> ({e.protocol})</span>}
+                          </td>
+                        );
                       })}
                     </tr>
                   ))}
@@ -158,7 +163,7 @@ function Comparison({ ids }: { ids: string[] }) {
                   <div className="chart-title"><h3 style={{ margin: 0 }}>CED · {t}</h3><span className="small muted">{protocol}</span></div>
                   <CedChart
                     series={runs.flatMap((r) => {
-                      const e = r.evaluations.find((x) => x.testSet === t && x.protocol === protocol && x.norm === norm);
+                      const e = pick(r.evaluations, t, protocol, norm);
                       return e && e.cedX.length ? [{ key: r.id, label: labels[r.id], x: e.cedX, y: e.cedY }] : [];
                     })}
                   />
@@ -170,9 +175,8 @@ function Comparison({ ids }: { ids: string[] }) {
       </section>
 
       <section className="stack">
+        <h2 style={{ margin: 0 }}>Difference heatmap</h2>
         <div className="row">
-          <h2 style={{ margin: 0 }}>Difference heatmap</h2>
-          <div className="grow" />
           <select value={ab[0]} onChange={(e) => setAb([Number(e.target.value), ab[1]])} aria-label="Run A">
             {runs.map((r, i) => <option key={r.id} value={i}>A = {labels[r.id]}</option>)}
           </select>
@@ -183,10 +187,20 @@ function Comparison({ ids }: { ids: string[] }) {
             {keys.testSets.map((p) => <option key={p}>{p}</option>)}
           </select>
         </div>
-        <DiffHeatmap a={runs[ab[0]].id} b={runs[ab[1]].id} k={{ testSet, protocol, norm: norm as Norm }} />
+        <DiffHeatmap a={runs[ab[0]].id} b={runs[ab[1]].id} k={{ testSet, protocol: pick(runs[ab[0]].evaluations, testSet, protocol, norm)?.protocol ?? protocol, norm: norm as Norm }} />
       </section>
     </div>
   );
+}
+
+type EvalLike = { testSet: string; protocol: string; norm: string };
+/** The table's fallback (see @lml/api tables): a 68-point model's "direct", the synthetic set's "dense". */
+function pick<E extends EvalLike>(evals: E[], testSet: string, protocol: string, norm: string): E | undefined {
+  for (const p of [protocol, "direct", ...(testSet === "synthetic-test" ? ["dense"] : [])]) {
+    const e = evals.find((x) => x.testSet === testSet && x.protocol === p && x.norm === norm);
+    if (e) return e;
+  }
+  return undefined;
 }
 
 function flatRows(configs: unknown[]) {

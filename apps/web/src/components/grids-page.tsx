@@ -22,13 +22,7 @@ export function GridsPage() {
   const requeue = useMutation(trpc.grids.requeueFailed.mutationOptions({ onSuccess: invalidate }));
   const mutationError = cancel.error ?? requeue.error;
 
-  const totals = list.data?.items.reduce(
-    (acc, g) => {
-      for (const s of STATUSES) acc[s] += g.counts[s];
-      return acc;
-    },
-    { QUEUED: 0, RUNNING: 0, SUCCEEDED: 0, FAILED: 0, CANCELED: 0 } as Record<string, number>,
-  );
+  const totals = list.data?.statusTotals;
 
   return (
     <div className="stack">
@@ -47,7 +41,7 @@ export function GridsPage() {
           <div className="stats">
             <div className="stat"><span className="k">Grids</span><span className="v">{list.data!.total}</span></div>
             {STATUSES.map((s) => (
-              <div className="stat" key={s}><span className="k">{s.toLowerCase()} runs (page)</span><span className="v">{totals[s]}</span></div>
+              <div className="stat" key={s}><span className="k">{s.toLowerCase()} runs</span><span className="v">{totals[s]}</span></div>
             ))}
           </div>
         </div>

@@ -55,8 +55,15 @@ export const gridsRouter = router({
           select: { id: true, name: true, createdAt: true, updatedAt: true },
         }),
       ]);
-      const summaries = await gridSummaries(ctx.prisma, grids.map((g) => g.id));
+      const [summaries, byStatus] = await Promise.all([
+        gridSummaries(ctx.prisma, grids.map((g) => g.id)),
+        ctx.prisma.run.groupBy({ by: ["status"], _count: { _all: true } }),
+      ]);
+      // Runs by status over every grid (not just this page), for the overview strip.
+      const statusTotals = emptyCounts();
+      for (const s of byStatus) statusTotals[s.status as RunStatusName] = s._count._all;
       return {
+        statusTotals,
         items: grids.map((g) => ({ ...g, ...summaries.get(g.id)! })),
         total,
         page: input.page,
