@@ -67,6 +67,8 @@ describe("wasm convolution gradients equal the cpu backend's", () => {
     { x: [2, 11, 9, 5], k: 3, cout: 6, stride: 1, pad: "valid" },
     { x: [2, 12, 12, 4], k: 5, cout: 3, stride: 3, pad: "valid" },
     { x: [4, 8, 8, 16], k: 2, cout: 8, stride: 2, pad: "same" },
+    { x: [3, 6, 5, 9], k: 1, cout: 4, stride: 1, pad: "same" },
+    { x: [2, 7, 7, 5], k: 1, cout: 6, stride: 2, pad: "valid" },
   ];
   for (const c of cases) {
     it(`x ${c.x.join("×")}, ${c.k}×${c.k} → ${c.cout}, stride ${c.stride}, ${c.pad}`, () => {
@@ -125,6 +127,26 @@ describe("wasm pooling and resize gradients equal the cpu backend's", () => {
     expect(relErr(got[0], ref[0])).toBeLessThan(1e-6);
     expect(relErr(got[1], ref[1])).toBeLessThan(1e-4);
   });
+});
+
+describe("wasm reductions over leading axes equal the cpu backend's", () => {
+  const cases: { shape: number[]; axis: number[]; keepDims: boolean }[] = [
+    { shape: [3, 4, 5, 6], axis: [0, 1, 2], keepDims: false },
+    { shape: [3, 4, 5, 6], axis: [1, 0], keepDims: true },
+    { shape: [7, 33], axis: [0], keepDims: false },
+    { shape: [3, 4, 5], axis: [-1], keepDims: false }, // not leading: the stock kernel
+    { shape: [3, 4, 5], axis: [0, 1, 2], keepDims: false }, // all axes: the stock kernel
+  ];
+  for (const c of cases) {
+    it(`sum and mean of ${c.shape.join("×")} over [${c.axis}]${c.keepDims ? " keeping dims" : ""}`, () => {
+      const fn = (x: tf.Tensor) => [tf.sum(x, c.axis, c.keepDims), tf.mean(x, c.axis, c.keepDims)];
+      expect(compare([input(c.shape, 11)], fn)).toBeLessThan(1e-5);
+      tf.setBackend("wasm");
+      expect(tf.tidy(() => tf.sum(tf.zeros(c.shape), c.axis, c.keepDims).shape)).toEqual(
+        tf.tidy(() => { tf.setBackend("cpu"); return tf.sum(tf.zeros(c.shape), c.axis, c.keepDims).shape; }),
+      );
+    });
+  }
 });
 
 describe("batch-norm with the closed-form gradient", () => {
