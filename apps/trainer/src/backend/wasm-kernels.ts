@@ -274,8 +274,8 @@ export const maxPoolGradConfig: KernelConfig = {
  * Sum / Mean over leading axes (e.g. per-channel sums of an NHWC tensor over N, H, W: every batch-norm
  * and bias gradient). The stock kernels first move the reduced axes innermost with the slow generic
  * Transpose (~20 ms for a 16×16×16×490 tensor), and a ones-row matrix product is no better (the backend
- * packs the big operand as weights on every call); a JS loop over the heap accumulating rows is ~10×
- * faster. Other reductions keep the stock kernels.
+ * packs the big operand as weights on every call); an average pool over the leading axes is 0.2–0.4 ms.
+ * Other reductions keep the stock kernels.
  */
 function leadingReduction(kind: "Sum" | "Mean"): KernelConfig {
   return {
@@ -293,16 +293,21 @@ function leadingReduction(kind: "Sum" | "Mean"): KernelConfig {
       const outer = x.shape.slice(0, axes.length).reduce((p, q) => p * q, 1);
       const inner = x.shape.slice(axes.length).reduce((p, q) => p * q, 1);
       const shape = keepDims ? [...axes.map(() => 1), ...x.shape.slice(axes.length)] : x.shape.slice(axes.length);
-      const out = b.makeOutput(shape, "float32");
-      const src = b.typedArrayFromHeap(x);
-      // Accumulate in double precision: sums over 10⁵–10⁶ rows lose digits in float32.
-      const acc = new Float64Array(inner);
-      for (let r = 0, base = 0; r < outer; r++, base += inner) {
-        for (let c = 0; c < inner; c++) acc[c] += src[base + c];
+      // The mean over the leading axes is an average pool with a [outer, 1] window over x viewed as
+      // [1, outer, 1, inner]: XNNPACK's SIMD pooling, 3–15× faster than a JS loop over the heap.
+      const x4 = call("Reshape", { x }, { shape: [1, outer, 1, inner] }, b);
+      const mean = call("AvgPool", { x: x4 }, { filterSize: [outer, 1], strides: [1, 1], pad: "valid", dimRoundingMode: undefined as never }, b);
+      free(b, x4);
+      let out: TensorInfo;
+      if (kind === "Mean") {
+        out = call("Reshape", { x: mean }, { shape }, b);
+      } else {
+        out = b.makeOutput(shape, "float32");
+        const m = b.typedArrayFromHeap(mean);
+        const o = b.typedArrayFromHeap(out);
+        for (let c = 0; c < inner; c++) o[c] = m[c] * outer;
       }
-      const dst = b.typedArrayFromHeap(out);
-      const scale = kind === "Mean" ? 1 / outer : 1;
-      for (let c = 0; c < inner; c++) dst[c] = acc[c] * scale;
+      free(b, mean);
       return out;
     },
   };
