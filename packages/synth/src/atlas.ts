@@ -27,10 +27,19 @@ export interface Atlas {
 const SCALE = 4;
 let cached: Atlas | null = null;
 
-function insidePoly(px: number, py: number, xs: Float64Array, ys: Float64Array): boolean {
-  let inside = false;
+/**
+ * Even-odd test against a polygon, split in two for speed: the x where each edge crosses the row `py`
+ * (once per atlas row), then a point is inside when an odd number of those lie to its right.
+ */
+function rowCrossings(py: number, xs: Float64Array, ys: Float64Array): Float64Array {
+  const out: number[] = [];
   for (let i = 0, j = xs.length - 1; i < xs.length; j = i++)
-    if (ys[i] > py !== ys[j] > py && px < ((xs[j] - xs[i]) * (py - ys[i])) / (ys[j] - ys[i]) + xs[i]) inside = !inside;
+    if (ys[i] > py !== ys[j] > py) out.push(((xs[j] - xs[i]) * (py - ys[i])) / (ys[j] - ys[i]) + xs[i]);
+  return Float64Array.from(out);
+}
+function insideRow(px: number, crossings: Float64Array): boolean {
+  let inside = false;
+  for (let k = 0; k < crossings.length; k++) if (px < crossings[k]) inside = !inside;
   return inside;
 }
 
@@ -65,6 +74,7 @@ export function atlas(): Atlas {
     const i = Math.floor(tv / SCALE), fi = (tv % SCALE + 0.5) / SCALE;
     const i1 = Math.min(i + 1, rows - 1);
     const ph = phi[i] + fi * (phi[i1] - phi[i]);
+    const crossings = rowCrossings(ph, jt, jp);
     for (let tu = 0; tu < aw; tu++) {
       const j = Math.floor(tu / SCALE), fj = (tu % SCALE + 0.5) / SCALE;
       const j1 = (j + 1) % cols;
@@ -75,7 +85,7 @@ export function atlas(): Atlas {
       const t = tv * aw + tu;
       const th = m.theta[j] + fj * ((j + 1 < cols ? m.theta[j + 1] : m.theta[0] + 2 * Math.PI) - m.theta[j]);
       let r: number = REGION.skinOther;
-      const inFace = insidePoly(th, ph, jt, jp);
+      const inFace = insideRow(th, crossings);
       if (inFace) r = REGION.skin;
       const front = z > 0.55;
       const ax = Math.abs(x);

@@ -266,6 +266,10 @@ function fieldDisplacement(
   out[0] = out[1] = out[2] = 0;
   const front = smooth(0.1, 0.5, z);
   const side = x < 0 ? -1 : 1;
+  // Sideways pulls use a sign that passes smoothly through 0 on the midline: with the hard sign the
+  // midline column (x = 0 exactly) moved with the right half while its left neighbour moved the other
+  // way, which folded the cells there and lit a bright seam down the centre (lips, brows).
+  const pull = Math.tanh(x / 0.03);
   const ex = side * EYE.x, ey = EYE.y;
   const dEye2 = (x - ex) ** 2 + (y - ey) ** 2;
   const dyM = y - MOUTH_Y;
@@ -279,7 +283,7 @@ function fieldDisplacement(
     }
     case "eyeSpacing": {
       const f = (1 - smooth(0.18, 0.42, Math.sqrt(dEye2))) * front;
-      out[0] = side * 0.04 * f;
+      out[0] = pull * 0.04 * f;
       break;
     }
     case "lipThickness": {
@@ -311,7 +315,7 @@ function fieldDisplacement(
       const cx = side * MOUTH.halfWidth;
       const f = gauss((x - cx) ** 2 + dyM * dyM * 1.5, 0.26) * front;
       const cheek = gauss((x - side * 0.5) ** 2 + (y + 0.45) ** 2, 0.25) * front;
-      out[0] = side * 0.06 * f; out[1] = 0.085 * f + 0.04 * cheek; out[2] = -0.04 * f + 0.03 * cheek;
+      out[0] = pull * 0.06 * f; out[1] = 0.085 * f + 0.04 * cheek; out[2] = -0.04 * f + 0.03 * cheek;
       break;
     }
     case "pucker": {
@@ -341,7 +345,7 @@ function fieldDisplacement(
     }
     case "browFrown": {
       const f = gauss((x - side * 0.22) ** 2 + (y - 0.26) ** 2, 0.2) * front;
-      out[0] = -side * 0.045 * f; out[1] = -0.06 * f; out[2] = 0.015 * f;
+      out[0] = -pull * 0.045 * f; out[1] = -0.06 * f; out[2] = 0.015 * f;
       break;
     }
     default:

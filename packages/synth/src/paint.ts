@@ -33,14 +33,16 @@ export function sampleOccluders(rng: Rng, p: number, skin: number[], hair: numbe
 
 const smooth = (t: number) => t * t * (3 - 2 * t);
 
+/** Paints the background where the head left the target empty (call it after rasterising the head). */
 export function drawBackground(T: Target, bg: { kind: number; c1: number[]; c2: number[]; freq: number; angle: number; grid: Float32Array; g: number }): void {
-  const { w, h, rgb } = T;
+  const { w, h, rgb, z } = T;
   const { g, grid, c1, c2 } = bg;
   const ca = Math.cos(bg.angle), sa = Math.sin(bg.angle);
   const fq = (bg.freq * 2 * Math.PI) / w;
   for (let y = 0; y < h; y++) {
     const gy = (y / h) * g, iy = Math.min(g - 1, Math.floor(gy)), fy = smooth(gy - iy);
     for (let x = 0; x < w; x++) {
+      if (z[y * w + x] !== Infinity) continue; // the head covers it
       const gx = (x / w) * g, ix = Math.min(g - 1, Math.floor(gx)), fx = smooth(gx - ix);
       const a = grid[iy * (g + 1) + ix], b = grid[iy * (g + 1) + ix + 1], c = grid[(iy + 1) * (g + 1) + ix], d = grid[(iy + 1) * (g + 1) + ix + 1];
       const n = (a + (b - a) * fx) * (1 - fy) + (c + (d - c) * fx) * fy;

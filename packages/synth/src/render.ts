@@ -15,7 +15,7 @@ import { annotate68, postProcess } from "./proxy";
 import type { Domain, Sample, SampleRequest, Split } from "./types";
 
 /** Bump whenever any output changes for the same request: it keys the on-disk cache. */
-export const GENERATOR_VERSION = "synth-2";
+export const GENERATOR_VERSION = "synth-3";
 /** What UIs should call the proxy-real domain: it is simulated, never real photographs. */
 export const PROXY_REAL_LABEL = "proxy-real (SIMULATED 300-W stand-in)";
 
@@ -213,8 +213,8 @@ function renderWith(req: SampleRequest, params: FaceParams, rng: Rng): RenderedF
   for (let i = 0; i < nv; i++) { S.sx[i] = (S.u[i] - crop.x0) * k; S.sy[i] = (S.v[i] - crop.y0) * k; }
   vertexLight(S.N, R, params.light, S.L, nv);
   const T = target(side);
-  drawBackground(T, params.background);
   rasterHead(T, m.rows, m.cols, S.sx, S.sy, S.d, S.L, A, params.palette, params.noiseAmp, params.hairLine);
+  drawBackground(T, params.background); // only the pixels the head left empty
   const occ = drawOccluders(T, params.occluders, pts68, crop, k, rng);
 
   const toPix = (pp: { u: Float32Array; v: Float32Array }, n: number) => {
