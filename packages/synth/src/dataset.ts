@@ -2,7 +2,7 @@
  * Datasets: a fixed-length view of one (domain, split, seed) stream, streamed sample by sample or, with
  * `cacheDir`, pre-rendered once into a single binary file so that training never waits for rendering.
  * Cache file: "LMLSYNTH" magic, a uint32 header length, the JSON header (options, version, array sizes),
- * padding to 4 bytes, then images (f32), landmarks (f32), visible (u8, padded), landmarks68 (f32), poses (f32·3).
+ * padding to 4 bytes, then images (f32), landmarks (f32), visible (u8, padded), landmarks68 (f32), poses (f64·3).
  */
 import { createHash } from "node:crypto";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
@@ -13,6 +13,8 @@ import { Rng } from "./rng";
 import type { Batch, Dataset, DatasetOptions, Sample } from "./types";
 
 const MAGIC = "LMLSYNTH";
+/** Layout version of the file (poses became f64 in 2, so a cached sample equals a rendered one bit for bit). */
+const FORMAT = 2;
 
 export function pointCount(o: { domain: string; scheme: number }): number {
   return o.domain === "proxy-real" ? 68 : o.scheme;
@@ -20,14 +22,14 @@ export function pointCount(o: { domain: string; scheme: number }): number {
 
 /** File name of the cached set: a hash of everything that changes its bytes. */
 export function cacheKey(o: DatasetOptions): string {
-  const key = JSON.stringify({ v: GENERATOR_VERSION, d: o.domain, s: o.split, n: o.count, seed: o.seed, size: o.size, c: o.channels, p: pointCount(o) });
+  const key = JSON.stringify({ v: GENERATOR_VERSION, f: FORMAT, d: o.domain, s: o.split, n: o.count, seed: o.seed, size: o.size, c: o.channels, p: pointCount(o) });
   return `${o.domain}-${o.split}-${o.size}px-${pointCount(o)}pt-${o.count}-${createHash("sha256").update(key).digest("hex").slice(0, 16)}.bin`;
 }
 
-interface Store { images: Float32Array; landmarks: Float32Array; visible: Uint8Array; landmarks68: Float32Array; poses: Float32Array }
+interface Store { images: Float32Array; landmarks: Float32Array; visible: Uint8Array; landmarks68: Float32Array; poses: Float64Array }
 
 function writeCache(path: string, o: DatasetOptions, s: Store): void {
-  const header = Buffer.from(JSON.stringify({ version: GENERATOR_VERSION, options: { ...o, cacheDir: undefined }, count: o.count, points: pointCount(o) }));
+  const header = Buffer.from(JSON.stringify({ version: GENERATOR_VERSION, format: FORMAT, options: { ...o, cacheDir: undefined }, count: o.count, points: pointCount(o) }));
   const pre = 8 + 4 + header.length;
   const pad = (4 - (pre % 4)) % 4;
   const vpad = (4 - (s.visible.length % 4)) % 4;
@@ -54,8 +56,8 @@ function readCache(path: string, o: DatasetOptions): Store | null {
   const buf = readFileSync(path);
   if (buf.subarray(0, 8).toString() !== MAGIC) return null;
   const hl = buf.readUInt32LE(8);
-  const header = JSON.parse(buf.subarray(12, 12 + hl).toString()) as { version: string; count: number; points: number };
-  if (header.version !== GENERATOR_VERSION || header.count !== o.count) return null;
+  const header = JSON.parse(buf.subarray(12, 12 + hl).toString()) as { version: string; format?: number; count: number; points: number };
+  if (header.version !== GENERATOR_VERSION || header.format !== FORMAT || header.count !== o.count) return null;
   let off = 12 + hl;
   off += (4 - (off % 4)) % 4;
   // copy into an aligned ArrayBuffer so the typed views are valid whatever Buffer's pool offset is
@@ -68,18 +70,20 @@ function readCache(path: string, o: DatasetOptions): Store | null {
     return v;
   };
   const n = o.count, px = o.size * o.size * o.channels, pts = header.points;
+  const vbytes = n * pts + ((4 - ((n * pts) % 4)) % 4);
+  if (ab.byteLength !== 4 * n * px + 8 * n * pts + vbytes + 4 * n * 136 + 24 * n) return null; // truncated or foreign: render again
   const images = take((b, q, k) => new Float32Array(b, q, k), n * px, 4);
   const landmarks = take((b, q, k) => new Float32Array(b, q, k), n * pts * 2, 4);
   const visible = take((b, q, k) => new Uint8Array(b, q, k), n * pts, 1);
   p += (4 - (p % 4)) % 4;
   const landmarks68 = take((b, q, k) => new Float32Array(b, q, k), n * 136, 4);
-  const poses = take((b, q, k) => new Float32Array(b, q, k), n * 3, 4);
+  const poses = take((b, q, k) => new Float64Array(b.slice(q, q + 8 * k)), n * 3, 8); // f64 need not be 8-aligned in the file
   return { images, landmarks, visible, landmarks68, poses };
 }
 
 function renderAll(o: DatasetOptions): Store {
   const n = o.count, px = o.size * o.size * o.channels, pts = pointCount(o);
-  const s: Store = { images: new Float32Array(n * px), landmarks: new Float32Array(n * pts * 2), visible: new Uint8Array(n * pts), landmarks68: new Float32Array(n * 136), poses: new Float32Array(n * 3) };
+  const s: Store = { images: new Float32Array(n * px), landmarks: new Float32Array(n * pts * 2), visible: new Uint8Array(n * pts), landmarks68: new Float32Array(n * 136), poses: new Float64Array(n * 3) };
   for (let i = 0; i < n; i++) {
     const r = renderSample({ domain: o.domain, split: o.split, index: i, seed: o.seed, size: o.size, channels: o.channels, scheme: o.scheme });
     s.images.set(r.image, i * px);
