@@ -244,7 +244,9 @@ export class LabelTransferMLP implements HasVariables {
   readonly b1: tf.Variable;
   readonly w2: tf.Variable;
   readonly b2: tf.Variable;
-  private readonly subset: tf.Tensor1D;
+  /** N×68 one-hot: the nearest-subset selection as a matrix product (tf.gather's gradient needs
+   *  UnsortedSegmentSum, which the wasm backend lacks). */
+  private readonly select: tf.Tensor2D;
 
   constructor(
     readonly inPoints: number,
@@ -258,11 +260,13 @@ export class LabelTransferMLP implements HasVariables {
     this.b1 = zeros(hidden);
     this.w2 = dense(rng, hidden, 2 * subset.length, 0.01);
     this.b2 = zeros(2 * subset.length);
-    this.subset = tf.tensor1d(subset, "int32");
+    const onehot = new Float32Array(inPoints * subset.length);
+    subset.forEach((j, i) => (onehot[j * subset.length + i] = 1));
+    this.select = tf.tensor2d(onehot, [inPoints, subset.length]);
   }
 
   get outPoints(): number {
-    return this.subset.shape[0];
+    return this.select.shape[1];
   }
 
   get named(): Record<string, tf.Variable> {
@@ -280,13 +284,15 @@ export class LabelTransferMLP implements HasVariables {
       const x = tf.sub(tf.reshape(coords, [b, 2 * this.inPoints]), 0.5);
       const h = tf.relu(tf.add(tf.matMul(x, this.w1), this.b1));
       const delta = tf.reshape(tf.add(tf.matMul(h, this.w2), this.b2), [b, this.outPoints, 2]);
-      return tf.add(tf.gather(coords, this.subset, 1), delta) as tf.Tensor3D;
+      const xy = tf.reshape(tf.transpose(coords, [0, 2, 1]), [2 * b, this.inPoints]); // (B·2)×N
+      const picked = tf.transpose(tf.reshape(tf.matMul(xy, this.select), [b, 2, this.outPoints]), [0, 2, 1]);
+      return tf.add(picked, delta) as tf.Tensor3D;
     });
   }
 
   dispose(): void {
     for (const v of this.variables) v.dispose();
-    this.subset.dispose();
+    this.select.dispose();
   }
 }
 

@@ -23,7 +23,7 @@
  * phase), Gaussian targets with σ = 1 heatmap cell (losses.ts), the DANN discriminator's hidden width 64.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { RunConfigSchema, UsageError, nearestSubset, type RunConfig, type RunConfigInput } from "@lml/core";
+import { IBUG68, RunConfigSchema, UsageError, nearestSubset, type RunConfig, type RunConfigInput } from "@lml/core";
 import {
   DomainDiscriminator,
   LabelTransferMLP,
@@ -421,8 +421,9 @@ export async function train(input: RunConfig | RunConfigInput, hooks: TrainHooks
   const labelled = config.regime === "supervised-real" ? realTrain : await openSynthetic(config, "train");
   const usesReal = config.regime === "syn-real-label-adaptation" || config.regime === "uda-discriminator";
   const { getScheme } = await synth();
-  const mirror = getScheme(points).mirror;
-  const mirror68 = getScheme(68).mirror;
+  // Real labels and the synthetic faces' landmarks68 are both in iBug68 order.
+  const mirror68 = IBUG68.mirror;
+  const mirror = points === 68 ? mirror68 : getScheme(points).mirror;
   const perEpoch = stepsPerEpoch(labelled.length, tc.batchSize);
   const totalSteps = perEpoch * tc.epochs;
 
@@ -466,7 +467,7 @@ export async function train(input: RunConfig | RunConfigInput, hooks: TrainHooks
       for await (const raw of epochBatches(labelled, tc.batchSize, epochSeed, cursor.batchInEpoch)) {
         if (cursor.batchInEpoch >= perEpoch) break;
         const t0 = performance.now();
-        const batch = augmentBatch(raw, side, mc.inputChannels, points === 68 ? mirror68 : mirror, mirror68, tc.augment, rng);
+        const batch = augmentBatch(raw, side, mc.inputChannels, mirror, mirror68, tc.augment, rng);
         const realBatch = real
           ? augmentBatch(await real.next(), side, mc.inputChannels, mirror68, mirror68, tc.augment, rng)
           : null;
