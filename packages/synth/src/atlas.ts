@@ -8,6 +8,7 @@ import { EYE, MOUTH, MOUTH_Y, SEAM, headModel } from "./mesh";
 import { INNER_HALF, brow, curveSet, lipOuter } from "./curves";
 import { lidHeights } from "./mesh";
 import { Rng } from "./rng";
+import { precomputed } from "./precomputed";
 
 export const REGION = {
   skin: 0, skinOther: 1, hair: 2, brow: 3, lip: 4, mouth: 5, sclera: 6, iris: 7, pupil: 8, lash: 9, nostril: 10,
@@ -55,8 +56,13 @@ function hairline(ang: number): number {
   return -0.8;
 }
 
+/** The texture atlas: built once per process, or read from the disk cache. */
 export function atlas(): Atlas {
-  if (cached) return cached;
+  if (!cached) cached = precomputed("atlas", buildAtlas);
+  return cached;
+}
+
+function buildAtlas(): Atlas {
   const m = headModel();
   const { curves, jaw } = curveSet();
   void curves;
@@ -124,6 +130,5 @@ export function atlas(): Atlas {
       noise[t] = 0.5 * fine + 0.5 * blotch;
     }
   }
-  cached = { aw, ah, scale: SCALE, data, noise, hair, face };
-  return cached;
+  return { aw, ah, scale: SCALE, data, noise, hair, face };
 }

@@ -5,6 +5,7 @@
  * surface, except the jaw (the near-silhouette contour n·z = JAW_NZ of the base head) and the inner lips
  * (the two rows bracketing the lip seam, which separate when the jaw opens).
  */
+import { precomputed } from "./precomputed";
 import { EYE, MOUTH, MOUTH_Y, SEAM, anglesOf, headModel, lidHeights, vertexNormals, type HeadModel } from "./mesh";
 
 export type CurveKind = "pair" | "symmetric" | "midline" | "point";
@@ -151,8 +152,13 @@ export function lipOuter(x: number): { up: number; down: number } {
 }
 export const INNER_HALF = MOUTH.halfWidth * 0.93;
 
+/** The landmark curves: traced once per process, or read from the disk cache. */
 export function curveSet(): CurveSet {
-  if (cached) return cached;
+  if (!cached) cached = precomputed("curves", buildCurves);
+  return cached;
+}
+
+function buildCurves(): CurveSet {
   const m = headModel();
   const N = vertexNormals(m, m.base, new Float32Array(m.base.length));
   const curves: Curve[] = [];
@@ -204,8 +210,7 @@ export function curveSet(): CurveSet {
   add("lip-inner-upper", "inner-lips", "symmetric", seamRow(SEAM));
   add("lip-inner-lower", "inner-lips", "symmetric", seamRow(-SEAM), [false, false]);
 
-  cached = { curves, jaw, normals: N };
-  return cached;
+  return { curves, jaw, normals: N };
 }
 
 function noseTipY(m: HeadModel, N: Float32Array): number {

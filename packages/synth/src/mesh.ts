@@ -9,6 +9,8 @@
  * x = the subject's left (image right when frontal), y up, z out of the face.
  */
 
+import { precomputed } from "./precomputed";
+
 export const RAY_CENTER = { x: 0, y: -0.97, z: -0.15 } as const;
 /** Half angle (radians) of the lip seam: rows at ±SEAM bracket the closed mouth. */
 export const SEAM = 0.0025;
@@ -367,9 +369,13 @@ function sparse(name: BasisName, full: Float32Array): Basis {
 
 let cached: HeadModel | null = null;
 
-/** Builds (once per process, ~1 s) the base mesh and every blendshape. */
+/** The base mesh and every blendshape: built once per process (~1 s), or read from the disk cache. */
 export function headModel(): HeadModel {
-  if (cached) return cached;
+  if (!cached) cached = precomputed("head", buildHead);
+  return cached;
+}
+
+function buildHead(): HeadModel {
   const { phi, theta } = buildGrid();
   const rows = phi.length, cols = theta.length;
   const base = castAll(primitives(ZERO_TRAITS), phi, theta);
@@ -390,8 +396,7 @@ export function headModel(): HeadModel {
       }
     bases.push(sparse(name, full));
   }
-  cached = { rows, cols, phi, theta, base, bases };
-  return cached;
+  return { rows, cols, phi, theta, base, bases };
 }
 
 /** Deformed positions: base + Σ coeff·basis (coefficients in BASIS_NAMES order). */

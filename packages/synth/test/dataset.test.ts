@@ -91,3 +91,30 @@ describe("preview", () => {
     expect(bad.stderr).toContain("--domain");
   });
 });
+
+describe("precomputed start-up cache", () => {
+  it("round-trips nested typed arrays, reads instead of rebuilding, and rebuilds a broken file", async () => {
+    const { precomputed } = await import("../src/precomputed");
+    const dir = tmp();
+    const saved = process.env.LML_SYNTH_CACHE_DIR;
+    process.env.LML_SYNTH_CACHE_DIR = dir;
+    try {
+      let builds = 0;
+      const build = () => {
+        builds++;
+        return { rows: 3, name: "x", phi: Float64Array.from([0.1, -Math.PI, 1e-300]), bases: [{ idx: Uint32Array.from([1, 2, 3]), d: Float32Array.from([0.5, -2.25, 1 / 3]) }], face: Uint8Array.from([0, 1, 1, 0, 1]), ints: Int32Array.from([-7]) };
+      };
+      const a = precomputed("t", build), b = precomputed("t", build);
+      expect(builds).toBe(1);
+      expect(b).toEqual(a);
+      expect(b.phi).toBeInstanceOf(Float64Array);
+      expect(b.bases[0].d).toBeInstanceOf(Float32Array);
+      const file = join(dir, readdirSync(dir).find((f) => f.startsWith("t-"))!);
+      writeFileSync(file, readFileSync(file).subarray(0, 20));
+      expect(precomputed("t", build)).toEqual(a);
+      expect(builds).toBe(2);
+    } finally {
+      if (saved === undefined) delete process.env.LML_SYNTH_CACHE_DIR; else process.env.LML_SYNTH_CACHE_DIR = saved;
+    }
+  });
+});
