@@ -419,29 +419,39 @@ export function deform(model: HeadModel, coeffs: Float32Array, out: Float32Array
 /**
  * Vertex normals from grid neighbours. Each one-sided difference is normalised before averaging, so the
  * uneven column spacing (fine over the face, coarse behind) does not tilt the normals at the transition.
+ * A difference along an edge is the same for both of its vertices, so each edge is normalised once
+ * (half the square roots of doing it per vertex; the arithmetic, and so the result, is unchanged).
  */
+let edgeScratch: { down: Float64Array; right: Float64Array } | null = null;
+
 export function vertexNormals(model: HeadModel, P: Float32Array, out: Float32Array): Float32Array {
   const { rows, cols } = model;
-  for (let i = 0; i < rows; i++) {
-    const iu = i > 0 ? i - 1 : i, id = i < rows - 1 ? i + 1 : i;
+  const nv = rows * cols;
+  if (!edgeScratch || edgeScratch.down.length !== 3 * nv) edgeScratch = { down: new Float64Array(3 * nv), right: new Float64Array(3 * nv) };
+  const { down, right } = edgeScratch;
+  // down[v]: unit vector from v to the vertex below (0 on the last row); right[v]: to the next column (wrapping)
+  for (let i = 0; i < rows; i++)
     for (let j = 0; j < cols; j++) {
-      const jl = j > 0 ? j - 1 : cols - 1, jr = j < cols - 1 ? j + 1 : 0;
       const o = 3 * (i * cols + j);
-      const a = 3 * (id * cols + j), b = 3 * (iu * cols + j), c = 3 * (i * cols + jr), d = 3 * (i * cols + jl);
+      const a = i < rows - 1 ? o + 3 * cols : o, c = 3 * (i * cols + (j < cols - 1 ? j + 1 : 0));
       let dx = P[a] - P[o], dy = P[a + 1] - P[o + 1], dz = P[a + 2] - P[o + 2];
       let l = Math.sqrt(dx * dx + dy * dy + dz * dz) || 1;
-      let rx = dx / l, ry = dy / l, rz = dz / l;
-      dx = P[o] - P[b]; dy = P[o + 1] - P[b + 1]; dz = P[o + 2] - P[b + 2];
-      l = Math.sqrt(dx * dx + dy * dy + dz * dz) || 1;
-      rx += dx / l; ry += dy / l; rz += dz / l;
+      down[o] = dx / l; down[o + 1] = dy / l; down[o + 2] = dz / l;
       dx = P[c] - P[o]; dy = P[c + 1] - P[o + 1]; dz = P[c + 2] - P[o + 2];
       l = Math.sqrt(dx * dx + dy * dy + dz * dz) || 1;
-      let cx = dx / l, cy = dy / l, cz = dz / l;
-      dx = P[o] - P[d]; dy = P[o + 1] - P[d + 1]; dz = P[o + 2] - P[d + 2];
-      l = Math.sqrt(dx * dx + dy * dy + dz * dz) || 1;
-      cx += dx / l; cy += dy / l; cz += dz / l;
-      let nx = ry * cz - rz * cy, ny = rz * cx - rx * cz, nz = rx * cy - ry * cx;
-      l = Math.sqrt(nx * nx + ny * ny + nz * nz) || 1;
+      right[o] = dx / l; right[o + 1] = dy / l; right[o + 2] = dz / l;
+    }
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < cols; j++) {
+      const o = 3 * (i * cols + j);
+      const b = i > 0 ? o - 3 * cols : -1, d = 3 * (i * cols + (j > 0 ? j - 1 : cols - 1));
+      // row direction: below-difference + above-difference (the first row has no vertex above)
+      let rx = down[o], ry = down[o + 1], rz = down[o + 2];
+      // (+0 on the first row, as its zero difference gave before: keeps the sign of a -0 component)
+      if (b >= 0) { rx += down[b]; ry += down[b + 1]; rz += down[b + 2]; } else { rx += 0; ry += 0; rz += 0; }
+      const cx = right[o] + right[d], cy = right[o + 1] + right[d + 1], cz = right[o + 2] + right[d + 2];
+      const nx = ry * cz - rz * cy, ny = rz * cx - rx * cz, nz = rx * cy - ry * cx;
+      const l = Math.sqrt(nx * nx + ny * ny + nz * nz) || 1;
       out[o] = nx / l; out[o + 1] = ny / l; out[o + 2] = nz / l;
     }
   }
