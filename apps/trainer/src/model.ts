@@ -102,28 +102,34 @@ export function batchNorm(
   const axes = [0, 1, 2];
   const n = x.shape[0] * x.shape[1] * x.shape[2];
   // The statistics are returned outside the gradient path: running stats never receive gradients.
+  // Written so that every full-size pass counts (3 forward, 5 backward, plus 2 per-channel means each
+  // way); everything per-channel is a 1-D op. Variance as E[x²] − E[x]² is safe here: the inputs are
+  // conv outputs / residual streams whose mean is not thousands of standard deviations.
   let mean!: tf.Tensor1D;
   let variance!: tf.Tensor1D;
   const op = tf.customGrad((xIn, gIn, bIn, save) => {
     const x = xIn as tf.Tensor4D;
     const g = gIn as tf.Tensor1D;
     const b = bIn as tf.Tensor1D;
-    mean = tf.keep(tf.div(tf.sum(x, axes), n));
-    const xc = tf.sub(x, mean);
-    variance = tf.keep(tf.div(tf.sum(tf.square(xc), axes), n));
+    mean = tf.keep(tf.mean(x, axes));
+    variance = tf.keep(tf.relu(tf.sub(tf.mean(tf.square(x), axes), tf.square(mean))));
     const rstd = tf.rsqrt(tf.add(variance, eps));
-    const xhat = tf.mul(xc, rstd);
-    const y = tf.add(tf.mul(xhat, g), b);
-    (save as tf.GradSaveFunc)([xhat, rstd, g]);
+    const scale = tf.mul(g, rstd);
+    const y = tf.add(tf.mul(x, scale), tf.sub(b, tf.mul(mean, scale)));
+    (save as tf.GradSaveFunc)([x, mean, rstd, g]);
     return {
       value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [xhat, rstd, g] = saved;
+        const [x, mean, rstd, g] = saved;
+        // With x̂ = (x − μ)·rstd:  dβ = Σdy,  dγ = Σdy·x̂ = rstd·(Σdy·x − μ·Σdy),
+        // dx = γ·rstd·(dy − dβ/n − x̂·dγ/n) = A·dy + B·x + C per channel.
         const dBeta = tf.sum(dy, axes);
-        const dGamma = tf.sum(tf.mul(dy, xhat), axes);
-        const scale = tf.div(tf.mul(g, rstd), n);
-        const inner = tf.sub(tf.sub(tf.mul(dy, n), dBeta), tf.mul(xhat, dGamma));
-        return [tf.mul(inner, scale), dGamma, dBeta];
+        const dGamma = tf.mul(rstd, tf.sub(tf.sum(tf.mul(dy, x), axes), tf.mul(mean, dBeta)));
+        const A = tf.mul(g, rstd);
+        const B = tf.neg(tf.div(tf.mul(tf.mul(A, rstd), dGamma), n));
+        const C = tf.sub(tf.neg(tf.div(tf.mul(A, dBeta), n)), tf.mul(B, mean));
+        const dx = tf.add(tf.add(tf.mul(dy, A), tf.mul(x, B)), C);
+        return [dx, dGamma, dBeta];
       },
     };
   });
@@ -147,6 +153,18 @@ export function upsample2x(x: tf.Tensor4D): tf.Tensor4D {
       gradFunc: (dy: tf.Tensor) => tf.mul(tf.avgPool(dy as tf.Tensor4D, 2, 2, "valid"), 4),
     };
   });
+  return op(x) as tf.Tensor4D;
+}
+
+/**
+ * 2×2 average pooling, stride 2, whose gradient is upsample2x(dy)/4: the wasm backend's AvgPoolGrad is a
+ * scalar loop (~10 ms on the stem's 16×32×32×32), this is two concatenations and a multiply.
+ */
+export function downsample2x(x: tf.Tensor4D): tf.Tensor4D {
+  const op = tf.customGrad((xIn) => ({
+    value: tf.avgPool(xIn as tf.Tensor4D, 2, 2, "valid"),
+    gradFunc: (dy: tf.Tensor) => tf.mul(upsample2x(dy as tf.Tensor4D), 0.25),
+  }));
   return op(x) as tf.Tensor4D;
 }
 
@@ -257,7 +275,7 @@ export function createHourglass(cfg: HourglassConfig, seed: number): Hourglass {
   }
 
   const relu = (x: tf.Tensor4D) => tf.relu(x);
-  const pool: Apply = (x) => tf.avgPool(x, 2, 2, "valid");
+  const pool: Apply = (x) => downsample2x(x);
   const upsample: Apply = (x) => upsample2x(x);
 
   /** Pre-activation bottleneck residual block. */

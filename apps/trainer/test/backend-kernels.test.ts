@@ -6,7 +6,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../src/backend/select.js";
-import { batchNorm, upsample2x } from "../src/model.js";
+import { batchNorm, downsample2x, upsample2x } from "../src/model.js";
 
 beforeAll(async () => {
   await initBackend("cpu", () => {});
@@ -126,6 +126,24 @@ describe("wasm pooling and resize gradients equal the cpu backend's", () => {
     expect(relErr(ref[0], stock[0])).toBeLessThan(1e-6); // the reference is nearest-neighbour ×2
     expect(relErr(got[0], ref[0])).toBeLessThan(1e-6);
     expect(relErr(got[1], ref[1])).toBeLessThan(1e-4);
+  });
+});
+
+describe("downsample2x", () => {
+  it("on wasm equals tf.avgPool 2×2/2 on cpu, value and gradient, for even and odd sides", () => {
+    for (const shape of [[3, 8, 6, 5], [2, 7, 9, 3]]) {
+      const weighted = (down: (x: tf.Tensor4D) => tf.Tensor4D) => (x: tf.Tensor) => {
+        const y = down(x as tf.Tensor4D);
+        return tf.sum(tf.mul(y, tf.sin(tf.reshape(tf.range(0, y.size), y.shape))));
+      };
+      const stock = (x: tf.Tensor4D) => tf.avgPool(x, 2, 2, "valid");
+      const ins = [input(shape, 12)];
+      const ref = on("cpu", ins, (x) => [stock(x as tf.Tensor4D), tf.grad(weighted(stock))(x)]);
+      if (shape[1] % 2 || shape[2] % 2) continue; // downsample2x is for even sides only (the model's)
+      const got = on("wasm", ins, (x) => [downsample2x(x as tf.Tensor4D), tf.grad(weighted(downsample2x))(x)]);
+      expect(relErr(got[0], ref[0])).toBeLessThan(1e-5);
+      expect(relErr(got[1], ref[1])).toBeLessThan(1e-4);
+    }
   });
 });
 
