@@ -2,12 +2,15 @@
 import { loadavg } from "node:os";
 import { GENERATOR_VERSION, renderSample } from "./render";
 import { boundScheme } from "./scheme";
+import { precomputedStats } from "./precomputed";
 
 export interface SynthBench {
   bench: "synth";
   generatorVersion: string;
   points: number;
   setupMs: number;
+  /** Where the set-up came from: "read" (the disk cache), "built" (and written for next time) or "uncached". */
+  setupFrom: string;
   sizes: { size: number; faces: number; wallFacesPerSec: number; cpuFacesPerSec: number }[];
   loadavg1: number;
   note: string;
@@ -31,7 +34,8 @@ export function benchSynth(opts: { seconds?: number; points?: number; sizes?: nu
     out.push({ size, faces: n, wallFacesPerSec: Math.round((n / wall) * 10) / 10, cpuFacesPerSec: Math.round((n / cpu) * 10) / 10 });
   }
   return {
-    bench: "synth", generatorVersion: GENERATOR_VERSION, points, setupMs: Math.round(setupMs), sizes: out, loadavg1: Math.round(loadavg()[0] * 100) / 100,
+    bench: "synth", generatorVersion: GENERATOR_VERSION, points, setupMs: Math.round(setupMs),
+    setupFrom: precomputedStats.uncached ? "uncached" : precomputedStats.built ? "built" : "read", sizes: out, loadavg1: Math.round(loadavg()[0] * 100) / 100,
     note: "single thread, grayscale, synthetic/train; cpuFacesPerSec divides by this process's CPU time, so it stays meaningful on a busy machine",
   };
 }

@@ -15,6 +15,8 @@ const KINDS = { Float32Array, Float64Array, Uint8Array, Uint32Array, Int32Array 
 type Kind = keyof typeof KINDS;
 
 let sourceHash: string | null | undefined;
+/** What this process did so far: entries read from disk, built (and written), or built with the cache off. */
+export const precomputedStats = { read: 0, built: 0, uncached: 0, dir: "" };
 
 /** Hash of every .ts file next to this one, or null when the sources are not readable (bundled code). */
 function sourcesHash(): string | null {
@@ -82,14 +84,18 @@ function decode<T>(buf: Buffer): T {
 /** `build()`'s result, from the disk cache when this exact source tree built it before. */
 export function precomputed<T>(name: string, build: () => T): T {
   const dir = cacheDir(), hash = sourcesHash();
-  if (!dir || !hash) return build();
+  if (!dir || !hash) { precomputedStats.uncached++; return build(); }
+  precomputedStats.dir = dir;
   const file = join(dir, `${name}-${hash}.bin`);
   try {
-    return decode<T>(readFileSync(file));
+    const v = decode<T>(readFileSync(file));
+    precomputedStats.read++;
+    return v;
   } catch {
     // missing or unreadable: build it
   }
   const value = build();
+  precomputedStats.built++;
   try {
     mkdirSync(dir, { recursive: true });
     const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`; // threads share a pid

@@ -17,7 +17,7 @@ export function register(bench: Command): void {
       const r = benchSynth({ seconds, points });
       if (o.json) process.stdout.write(JSON.stringify(r) + "\n");
       else {
-        process.stdout.write(`synth generator ${r.generatorVersion}, ${r.points} points, setup ${r.setupMs} ms, load ${r.loadavg1}\n`);
+        process.stdout.write(`synth generator ${r.generatorVersion}, ${r.points} points, setup ${r.setupMs} ms (${r.setupFrom}), load ${r.loadavg1}\n`);
         for (const s of r.sizes) process.stdout.write(`  ${s.size}²: ${s.wallFacesPerSec} faces/s (wall), ${s.cpuFacesPerSec} faces per CPU-second\n`);
       }
     });
