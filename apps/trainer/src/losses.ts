@@ -7,6 +7,11 @@
  *
  * Coordinates are in image-side units, [0, 1] across the image (pixel coordinate / image side); heatmap
  * cell j covers [j/h, (j+1)/h), so its centre is (j + ½)/h — the same convention as `softArgmax`.
+ *
+ * Layout: the losses work on "rows", B×K×(h·w), one landmark's map per row, so that every reduction
+ * runs along the last, contiguous axis. On the wasm backend a reduction over the spatial axes of the
+ * model's B×h×w×K layout transposes its input first; with 490 landmarks that made the loss cost more
+ * than the network. One transpose per stack now replaces a dozen.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { registerAllGradients } from "./backend/gradients.js";
@@ -16,85 +21,87 @@ import type { CustomGradientFunc } from "@tensorflow/tfjs-core/dist/engine";
 registerAllGradients();
 
 /**
- * Standard deviation of the Gaussian heatmap targets, in heatmap cells. One cell (4 input pixels at
- * 64→16) is the usual choice for 64×64 hourglasses (Newell et al. use 1 px at 64×64 output); wider
- * targets blur neighbouring dense points together, narrower ones give almost no gradient off-peak.
+ * Standard deviation of the Gaussian heatmap targets, in heatmap cells. One cell is the usual choice
+ * (Newell et al. use 1 px on 64×64 maps); wider targets blur neighbouring dense points together,
+ * narrower ones give almost no gradient off-peak.
  */
 export const HEATMAP_SIGMA = 1;
 
+/** Heatmap logits B×h×w×K → rows B×K×(h·w). */
+export function landmarkRows(heatmaps: tf.Tensor4D): tf.Tensor3D {
+  const [b, h, w, k] = heatmaps.shape;
+  return tf.transpose(tf.reshape(heatmaps, [b, h * w, k]), [0, 2, 1]) as tf.Tensor3D;
+}
+
 /**
- * Gaussian target distributions for landmark coordinates (B×N×2 in image-side units): B×h×w×N, each
- * landmark's map summing to 1 (a separable product of 1-D Gaussians evaluated at cell centres).
+ * Gaussian target distributions for landmark coordinates (B×N×2 in image-side units) on an h×w grid,
+ * as rows B×N×(h·w) (row-major cells), each summing to 1: a separable product of 1-D Gaussians
+ * evaluated at cell centres, each normalised.
  */
-export function gaussianTargets(coords: tf.Tensor3D, size: number, sigma = HEATMAP_SIGMA): tf.Tensor4D {
+export function gaussianTargetRows(coords: tf.Tensor3D, h: number, w = h, sigma = HEATMAP_SIGMA): tf.Tensor3D {
   return tf.tidy(() => {
     const [b, n] = coords.shape;
-    const centres = tf.div(tf.add(tf.range(0, size, 1, "float32"), 0.5), size); // size
-    const scaled = tf.mul(coords, size); // cells
-    const cells = tf.mul(centres, size);
-    const x = tf.reshape(tf.slice(scaled, [0, 0, 0], [b, n, 1]), [b, 1, n]);
-    const y = tf.reshape(tf.slice(scaled, [0, 0, 1], [b, n, 1]), [b, 1, n]);
-    const g = (c: tf.Tensor) => {
-      const d = tf.sub(tf.reshape(cells, [1, size, 1]), c); // B×size×N
+    const axis = (c: tf.Tensor, size: number) => {
+      const cells = tf.reshape(tf.add(tf.range(0, size, 1, "float32"), 0.5), [1, 1, size]);
+      const d = tf.sub(cells, tf.mul(c, size)); // B×N×size, in cells
       const e = tf.exp(tf.div(tf.mul(d, d), -2 * sigma * sigma));
-      return tf.div(e, tf.add(tf.sum(e, 1, true), 1e-12)); // normalise each axis: the product sums to 1
+      return tf.div(e, tf.add(tf.sum(e, 2, true), 1e-12));
     };
-    const gx = tf.reshape(g(x), [b, 1, size, n]);
-    const gy = tf.reshape(g(y), [b, size, 1, n]);
-    return tf.mul(gy, gx) as tf.Tensor4D;
+    const gx = axis(tf.slice(coords, [0, 0, 0], [b, n, 1]), w); // B×N×w
+    const gy = axis(tf.slice(coords, [0, 0, 1], [b, n, 1]), h); // B×N×h
+    return tf.reshape(tf.mul(tf.reshape(gy, [b, n, h, 1]), tf.reshape(gx, [b, n, 1, w])), [b, n, h * w]) as tf.Tensor3D;
   });
 }
 
 /**
- * log of the per-landmark spatial softmax of heatmap logits B×h×w×K (normalised over h, w), with its
- * gradient written out (dx = dy − softmax·Σdy): tfjs's generic logSumExp gradient goes through the max's
- * Equal mask, which on the wasm backend cost more than the whole network's forward pass.
+ * log-softmax along the last axis, with its gradient written out (dx = dy − softmax·Σdy): tfjs's generic
+ * logSumExp gradient goes through the max's Equal mask, which on the wasm backend cost more than the
+ * network's whole forward pass.
  */
-export function spatialLogSoftmax(heatmaps: tf.Tensor4D): tf.Tensor4D {
+export function rowLogSoftmax(rows: tf.Tensor3D): tf.Tensor3D {
   const f = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
     // The max only keeps exp() in range; softmax is shift-invariant, so it needs no gradient.
-    const shifted = tf.sub(x, tf.max(x, [1, 2], true));
+    const shifted = tf.sub(x, tf.max(x, -1, true));
     const e = tf.exp(shifted);
-    const total = tf.sum(e, [1, 2], true);
+    const total = tf.sum(e, -1, true);
     save([tf.div(e, total)]); // the softmax itself, so the backward pass needs no second exp()
     return {
       value: tf.sub(shifted, tf.log(total)),
-      gradFunc: (dy: tf.Tensor, [p]: tf.Tensor[]) => tf.sub(dy, tf.mul(p, tf.sum(dy, [1, 2], true))),
+      gradFunc: (dy: tf.Tensor, [p]: tf.Tensor[]) => tf.sub(dy, tf.mul(p, tf.sum(dy, -1, true))),
     };
-  }) as unknown as CustomGradientFunc<tf.Tensor4D>);
-  return f(heatmaps) as tf.Tensor4D;
+  }) as unknown as CustomGradientFunc<tf.Tensor3D>);
+  return f(rows) as tf.Tensor3D;
 }
 
 /**
- * Soft-argmax from spatial probabilities p (B×h×w×K): the expected cell centre, B×K×2 in image-side
- * units — `softArgmax` of model.ts computed as two marginal sums instead of a transpose and a matMul
- * (identical numbers; cheaper on the CPU backends at hundreds of landmarks).
+ * Soft-argmax of probability rows p (B×K×(h·w)): the expected cell centre, B×K×2 in image-side units,
+ * as one matMul with the grid of cell centres (the same numbers as model.ts's `softArgmax`).
  */
-export function expectedCoords(p: tf.Tensor4D): tf.Tensor3D {
+export function expectedCoords(p: tf.Tensor3D, h: number, w = h): tf.Tensor3D {
   return tf.tidy(() => {
-    const [b, h, w, k] = p.shape;
-    const cx = tf.reshape(tf.div(tf.add(tf.range(0, w, 1, "float32"), 0.5), w), [1, w, 1]);
-    const cy = tf.reshape(tf.div(tf.add(tf.range(0, h, 1, "float32"), 0.5), h), [1, h, 1]);
-    const x = tf.sum(tf.mul(tf.sum(p, 1), cx), 1); // B×K
-    const y = tf.sum(tf.mul(tf.sum(p, 2), cy), 1);
-    return tf.concat([tf.reshape(x, [b, k, 1]), tf.reshape(y, [b, k, 1])], 2) as tf.Tensor3D;
+    const [b, k] = p.shape;
+    const grid = new Float32Array(h * w * 2);
+    for (let i = 0; i < h; i++)
+      for (let j = 0; j < w; j++) {
+        grid[(i * w + j) * 2] = (j + 0.5) / w;
+        grid[(i * w + j) * 2 + 1] = (i + 0.5) / h;
+      }
+    return tf.reshape(tf.matMul(tf.reshape(p, [b * k, h * w]), tf.tensor2d(grid, [h * w, 2])), [b, k, 2]) as tf.Tensor3D;
   });
 }
 
 /**
- * Heatmap loss: cross-entropy between the Gaussian target and the spatial softmax of the logits,
- * averaged over images and landmarks. Chosen over Newell's MSE-on-raw-maps because our logits feed a
- * softmax (for soft-argmax): MSE would train the raw maps towards a [0, 1] bump whose softmax is
- * almost flat, fighting the coordinate term. Its minimum is the target's entropy (≈ 2.84 nats at σ = 1),
- * not 0, so only its decrease is meaningful.
+ * Heatmap loss: cross-entropy between the Gaussian target rows and the log spatial softmax of the
+ * logits, averaged over images and landmarks. Chosen over Newell's MSE-on-raw-maps because our logits
+ * feed a softmax (for soft-argmax): MSE would train the raw maps towards a [0, 1] bump whose softmax is
+ * almost flat, fighting the coordinate term. Its minimum is the target's entropy (≈ 2.84 nats at σ = 1
+ * on a fine grid), not 0, so only its decrease is meaningful.
  */
-export function heatmapLoss(logits: tf.Tensor4D, target: tf.Tensor4D): tf.Scalar {
-  return tf.tidy(() => crossEntropy(spatialLogSoftmax(logits), target));
-}
-
-function crossEntropy(logp: tf.Tensor4D, target: tf.Tensor4D): tf.Scalar {
-  const [b, , , k] = logp.shape;
-  return tf.div(tf.neg(tf.sum(tf.mul(target, logp))), b * k) as tf.Scalar;
+export function heatmapLoss(logp: tf.Tensor3D, target: tf.Tensor3D): tf.Scalar {
+  return tf.tidy(() => {
+    const [b, k] = logp.shape;
+    return tf.div(tf.neg(tf.sum(tf.mul(target, logp))), b * k) as tf.Scalar;
+  });
 }
 
 /**
@@ -121,17 +128,17 @@ export function landmarkLoss(
   target: tf.Tensor3D,
   weights: LandmarkLossWeights,
 ): { total: tf.Scalar; heatmap: tf.Scalar; coord: tf.Scalar; coords: tf.Tensor3D } {
-  const size = stacks[0].shape[1];
-  const maps = weights.heatmapWeight > 0 ? gaussianTargets(target, size) : null;
+  const [, h, w] = stacks[0].shape;
+  const maps = weights.heatmapWeight > 0 ? gaussianTargetRows(target, h, w) : null;
   let heat: tf.Scalar = tf.scalar(0);
   let coord: tf.Scalar = tf.scalar(0);
   let coords: tf.Tensor3D | null = null;
   for (const hm of stacks) {
-    // One spatial softmax per stack serves both terms.
-    const logp = spatialLogSoftmax(hm);
-    if (maps) heat = tf.add(heat, crossEntropy(logp, maps)) as tf.Scalar;
-    coords = expectedCoords(tf.exp(logp) as tf.Tensor4D);
-    if (weights.coordWeight > 0) coord = tf.add(coord, coordLoss(coords, target, size)) as tf.Scalar;
+    // One log-softmax per stack serves both terms.
+    const logp = rowLogSoftmax(landmarkRows(hm));
+    if (maps) heat = tf.add(heat, heatmapLoss(logp, maps)) as tf.Scalar;
+    coords = expectedCoords(tf.exp(logp) as tf.Tensor3D, h, w);
+    if (weights.coordWeight > 0) coord = tf.add(coord, coordLoss(coords, target, h)) as tf.Scalar;
   }
   heat = tf.div(heat, stacks.length) as tf.Scalar;
   coord = tf.div(coord, stacks.length) as tf.Scalar;
