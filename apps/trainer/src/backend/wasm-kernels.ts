@@ -50,21 +50,23 @@ type Conv4 = [number, number, number, number];
 
 /**
  * [rows, cols] → [cols, rows] by a JS loop over the wasm heap: the backend's Transpose kernel is a generic
- * per-element index computation, about twice as slow. Blocked so that both sides stay in cache.
+ * per-element index computation, several times slower. Blocked so that both sides stay in cache.
  */
 function transpose2d(t: TensorInfo, rows: number, cols: number, backend: WasmBackend): TensorInfo {
   const out = backend.makeOutput([cols, rows], "float32");
   // Views are taken after makeOutput: allocation may grow (and so move) the wasm heap.
   const src = backend.typedArrayFromHeap(t);
   const dst = backend.typedArrayFromHeap(out);
-  const T = 32;
+  // 16×16 tiles, writing rows of the output sequentially: 2.2 ns a float against 4.9 for 32×32 tiles
+  // writing columns (measured on a 4096×490 heatmap gradient).
+  const T = 16;
   for (let r0 = 0; r0 < rows; r0 += T) {
     const r1 = Math.min(rows, r0 + T);
     for (let c0 = 0; c0 < cols; c0 += T) {
       const c1 = Math.min(cols, c0 + T);
-      for (let r = r0; r < r1; r++) {
-        const s0 = r * cols;
-        for (let c = c0; c < c1; c++) dst[c * rows + r] = src[s0 + c];
+      for (let c = c0; c < c1; c++) {
+        const d0 = c * rows;
+        for (let r = r0; r < r1; r++) dst[d0 + r] = src[r * cols + c];
       }
     }
   }
@@ -129,9 +131,10 @@ export const conv2DBackpropFilterConfig: KernelConfig = {
     const bottom = fh + (oh - 1) * sh - Hc - top;
     const right = fw + (ow - 1) * sw - Wc - left;
 
-    // X'[c, y, x, b] = x[b, y, x, c]: an element transpose (JS: the stock Transpose is twice as slow).
-    const xT = b.makeOutput([C, Hc, Wc, B], "float32");
+    // X'[c, y, x, b] = x[b, y, x, c]: an element transpose (JS: the stock Transpose is several times
+    // slower; a tiled 2-D transpose followed by moving runs of B floats measured slower than this loop).
     // F'[y, x, b, o] = dy[b, y, x, o]: rows of outC floats move as blocks.
+    const xT = b.makeOutput([C, Hc, Wc, B], "float32");
     const dyT = b.makeOutput([oh, ow, B, O], "float32");
     {
       const src = b.typedArrayFromHeap(x);
