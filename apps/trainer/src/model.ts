@@ -112,7 +112,7 @@ export function batchNorm(
     const g = gIn as tf.Tensor1D;
     const b = bIn as tf.Tensor1D;
     mean = tf.keep(tf.mean(x, axes));
-    variance = tf.keep(tf.relu(tf.sub(tf.mean(tf.square(x), axes), tf.square(mean))));
+    variance = tf.keep(tf.relu(tf.sub(tf.mean(tf.square(x), axes), tf.square(mean))) as tf.Tensor1D);
     const rstd = tf.rsqrt(tf.add(variance, eps));
     const scale = tf.mul(g, rstd);
     const y = tf.add(tf.mul(x, scale), tf.sub(b, tf.mul(mean, scale)));
