@@ -40,9 +40,10 @@ export function buildIfStale(): void {
   const built = existsSync(id) ? statSync(id).mtimeMs : 0;
   if (built && sources.every((s) => newest(s) <= built)) return;
   process.stderr.write("e2e: building the dashboard (next build)…\n");
+  // Build logs go to stderr so that `lml bench web --json` keeps stdout to its one JSON line.
   const r = spawnSync(process.execPath, [join(root, "node_modules", "next", "dist", "bin", "next"), "build"], {
     cwd: web,
-    stdio: "inherit",
+    stdio: ["ignore", 2, 2],
     env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" },
   });
   if (r.status !== 0) throw new Error("next build failed");

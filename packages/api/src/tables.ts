@@ -158,3 +158,20 @@ export function buildStudyTables(
     };
   });
 }
+
+/**
+ * Runs whose per-image errors the significance tests need: in every column, the runs of the best and
+ * the runner-up rows (ranked the way `buildStudyTables` ranks them).
+ */
+export function significanceRuns(tables: readonly StudyTable[]): string[] {
+  const out = new Set<string>();
+  for (const t of tables)
+    for (const { testSet } of t.columns) {
+      const ranked = t.rows
+        .map((r) => r.cells[testSet])
+        .filter((c): c is StudyCell => !!c && Number.isFinite(c.mean))
+        .sort((a, b) => (t.lowerIsBetter ? 1 : -1) * (a.mean - b.mean));
+      for (const c of ranked.slice(0, 2)) for (const id of c.runIds) out.add(id);
+    }
+  return [...out];
+}

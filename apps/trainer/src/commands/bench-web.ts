@@ -50,7 +50,7 @@ export function register(bench: Command): void {
 }
 
 async function benchWeb(n: number, iterations: number, loads: number, say: (m: string) => void) {
-  const { createCaller } = await import("@lml/api");
+  const { createCaller, transformer } = await import("@lml/api");
   const { fixtureEvaluations, fixtureCurves } = await import("@lml/api/testing");
   const { connectDatabase } = await import("@lml/db");
   // The dashboard's own harness (fresh database, build-if-stale, `next start`), shared with its e2e test.
@@ -94,19 +94,28 @@ async function benchWeb(n: number, iterations: number, loads: number, say: (m: s
     const seedMs = performance.now() - t0;
     say(`seeded ${n} runs, ${evaluations} evaluations in ${Math.round(seedMs)} ms`);
 
-    const api = createCaller({ prisma: db.prisma });
-    const results: number[] = [];
-    const runsList: number[] = [];
-    const gridsList: number[] = [];
-    for (let i = 0; i < iterations; i++) {
-      results.push(await time(() => api.evaluations.studyTables({ gridId: grid.id, norm: i % 2 ? "inter-ocular" : "inter-pupil", metric: "nme" })));
-      runsList.push(await time(() => api.runs.list({ gridId: grid.id, page: 1 + (i % 40), pageSize: 25 })));
-      gridsList.push(await time(() => api.grids.list({ page: 1, pageSize: 20 })));
-    }
-    say(`queries timed (${iterations} each)`);
-
     const started: { url: string; stop(): Promise<void> } = await harness.startDashboard(dbServer.url);
     dash = started;
+    // Through HTTP as the browser calls them (Next route → tRPC → Prisma → database), and in-process.
+    const http = async (path: string, input: unknown) => {
+      const r = await fetch(`${started.url}/api/trpc/${path}?input=${encodeURIComponent(JSON.stringify(transformer.serialize(input)))}`);
+      if (!r.ok) throw new Error(`${path}: HTTP ${r.status} ${(await r.text()).slice(0, 300)}`);
+      await r.arrayBuffer();
+    };
+    const api = createCaller({ prisma: db.prisma });
+    const t: Record<string, number[]> = { results: [], runs: [], grids: [], resultsInProcess: [], runsInProcess: [] };
+    for (let i = 0; i < iterations; i++) {
+      const tables = { gridId: grid.id, norm: i % 2 ? "inter-ocular" : "inter-pupil", metric: "nme" } as const;
+      const page = { gridId: grid.id, page: 1 + (i % 40), pageSize: 25 };
+      t.results.push(await time(() => http("evaluations.studyTables", tables)));
+      t.runs.push(await time(() => http("runs.list", page)));
+      t.grids.push(await time(() => http("grids.list", { page: 1, pageSize: 20 })));
+      t.resultsInProcess.push(await time(() => api.evaluations.studyTables(tables)));
+      t.runsInProcess.push(await time(() => api.runs.list(page)));
+    }
+    say(`queries timed (${iterations} each)`);
+    const stat = (xs: number[]) => ({ p50Ms: quantile(xs, 0.5), p95Ms: quantile(xs, 0.95) });
+
     const { chromium } = await import("playwright-core");
     const browser = await chromium.launch({
       executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
@@ -135,9 +144,11 @@ async function benchWeb(n: number, iterations: number, loads: number, say: (m: s
       evaluations,
       db: db.kind,
       seedMs: Math.round(seedMs),
-      resultsQuery: { p50Ms: quantile(results, 0.5), p95Ms: quantile(results, 0.95), iterations },
-      runsQuery: { p50Ms: quantile(runsList, 0.5), p95Ms: quantile(runsList, 0.95), iterations, pageSize: 25 },
-      gridsQuery: { p50Ms: quantile(gridsList, 0.5), p95Ms: quantile(gridsList, 0.95), iterations },
+      iterations,
+      // HTTP: GET /api/trpc/… on the production server; inProcess: createCaller on the same database.
+      resultsQuery: { ...stat(t.results), inProcess: stat(t.resultsInProcess) },
+      runsQuery: { ...stat(t.runs), inProcess: stat(t.runsInProcess), pageSize: 25 },
+      gridsQuery: stat(t.grids),
       resultsPage: {
         // Navigation start → first results cell visible (tables built from all n runs' evaluations).
         firstRenderMs: { cold: Math.round(renders[0]), p50: quantile(renders, 0.5), max: Math.round(Math.max(...renders)) },

@@ -81,7 +81,7 @@ export function MetricCharts({ runIds, labels, live }: { runIds: string[]; label
                 <LineChart data={data} margin={{ top: 4, right: 12, bottom: 0, left: -8 }}>
                   <CartesianGrid stroke="#eef0f3" />
                   <XAxis dataKey="step" type="number" domain={["dataMin", "dataMax"]} tick={{ fontSize: 11 }} allowDecimals={false} />
-                  <YAxis tick={{ fontSize: 11 }} domain={["auto", "auto"]} scale={/loss/.test(key) && data.length > 2 ? "log" : "auto"} allowDataOverflow width={56} tickFormatter={(v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3))} />
+                  <YAxis tick={{ fontSize: 11 }} domain={["auto", "auto"]} scale={/loss/.test(key) && data.length > 2 ? "log" : "auto"} allowDataOverflow width={56} tickFormatter={(v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : v !== 0 && Math.abs(v) < 0.01 ? v.toExponential(1) : v.toPrecision(3))} />
                   <Tooltip contentStyle={{ fontSize: 12 }} labelFormatter={(s) => `step ${s}`} formatter={(v) => (typeof v === "number" ? v.toPrecision(4) : String(v))} />
                   {lines.length > 1 && <Legend verticalAlign="top" wrapperStyle={{ fontSize: 11, paddingBottom: 4 }} />}
                   {lines.map((l, i) => (

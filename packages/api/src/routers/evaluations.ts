@@ -4,7 +4,8 @@ import { z } from "zod";
 import type { PrismaClient } from "@lml/db";
 import { EXPORT_EXTENSION, EXPORT_FORMATS, EXPORT_MIME, exportTables } from "../export";
 import { differingParams, METRICS, NORMS, TABLE_PROTOCOLS, TEST_SETS } from "../format";
-import { buildStudyTables } from "../tables";
+import { buildStudyTables, significanceRuns } from "../tables";
+import type { EvaluationLike } from "../format";
 import { publicProcedure, router, type Context } from "../trpc";
 
 const tableInput = z
@@ -25,29 +26,42 @@ const tableInput = z
 
 type TableInput = z.infer<typeof tableInput>;
 
-/** Loads runs and their evaluations (under one norm) and builds the tables: one query per table. */
+/**
+ * Loads runs and their evaluations (under one norm) and builds the tables. Per-image errors (the bulk of
+ * the bytes) are fetched only for the cells the significance test needs: each column's best and
+ * runner-up rows.
+ */
 export async function loadStudyTables(prisma: PrismaClient, input: TableInput) {
   const runWhere = {
     ...(input.gridId ? { gridId: input.gridId } : {}),
     ...(input.runIds ? { id: { in: input.runIds } } : {}),
     ...(input.allStatuses ? {} : { status: "SUCCEEDED" as const }),
   };
-  const [runs, evaluations] = await Promise.all([
+  const scalar = { runId: true, testSet: true, protocol: true, norm: true, nme: true, auc8: true, fr8: true, auc10: true, fr10: true, count: true } as const;
+  const [runs, rows, norms] = await Promise.all([
     prisma.run.findMany({ where: runWhere, select: { id: true, name: true, regime: true, seed: true, config: true } }),
-    prisma.evaluation.findMany({
-      where: { norm: input.norm, run: runWhere },
-      select: { runId: true, testSet: true, protocol: true, norm: true, nme: true, auc8: true, fr8: true, auc10: true, fr10: true, count: true, perImage: true },
-    }),
+    prisma.evaluation.findMany({ where: { norm: input.norm, run: runWhere }, select: scalar }),
+    prisma.evaluation.groupBy({ by: ["norm"], where: { run: runWhere }, orderBy: { norm: "asc" } }),
   ]);
-  const tables = buildStudyTables(evaluations, runs, input);
-  const norms = await prisma.evaluation.findMany({ where: { run: runWhere }, distinct: ["norm"], select: { norm: true } });
+  const evaluations: EvaluationLike[] = rows.map((e) => ({ ...e, perImage: [] }));
+  let tables = buildStudyTables(evaluations, runs, input);
+  const needed = significanceRuns(tables);
+  if (needed.length) {
+    const withImages = await prisma.evaluation.findMany({
+      where: { norm: input.norm, runId: { in: needed } },
+      select: { runId: true, testSet: true, protocol: true, perImage: true },
+    });
+    const byKey = new Map(withImages.map((e) => [`${e.runId}|${e.testSet}|${e.protocol}`, e.perImage]));
+    for (const e of evaluations) e.perImage = byKey.get(`${e.runId}|${e.testSet}|${e.protocol}`) ?? [];
+    tables = buildStudyTables(evaluations, runs, input);
+  }
   return {
     tables,
     runCount: runs.length,
     evaluationCount: evaluations.length,
     // Fields that vary across the runs: what "group by" and "only differing params" offer.
     params: differingParams(runs.map((r) => r.config)).filter((p) => p.path !== "seed"),
-    norms: norms.map((n) => n.norm).sort(),
+    norms: norms.map((n) => n.norm),
   };
 }
 

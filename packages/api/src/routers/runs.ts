@@ -112,7 +112,7 @@ export const runsRouter = router({
       },
     });
     if (!run) throw new TRPCError({ code: "NOT_FOUND", message: `no run ${input.id}` });
-    const metricNames = await ctx.prisma.metricPoint.findMany({ where: { runId: run.id }, distinct: ["name"], select: { name: true } });
+    const metricNames = await ctx.prisma.metricPoint.groupBy({ by: ["name"], where: { runId: run.id } });
     return { ...run, metricNames: metricNames.map((m) => m.name).sort() };
   }),
 
@@ -146,7 +146,7 @@ export const runsRouter = router({
           return v === undefined ? "—" : typeof v === "string" ? v : JSON.stringify(v);
         }),
       }));
-      const metricNames = await ctx.prisma.metricPoint.findMany({ where: { runId: { in: input.ids } }, distinct: ["name"], select: { name: true } });
+      const metricNames = await ctx.prisma.metricPoint.groupBy({ by: ["name"], where: { runId: { in: input.ids } } });
       return { runs: ordered, diff, metricNames: metricNames.map((m) => m.name).sort() };
     }),
 
