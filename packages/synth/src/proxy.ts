@@ -154,7 +154,8 @@ const DCT = (() => {
 const QY = [16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92, 49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99];
 
 function blockQuantise(ch: Float32Array, size: number, step: number): void {
-  const blk = new Float64Array(64), tmp = new Float64Array(64);
+  const blk = new Float64Array(64), tmp = new Float64Array(64), div = new Float64Array(64);
+  for (let q = 0; q < 64; q++) div[q] = Math.max(1, QY[q] * step); // once per image, not per block
   for (let by = 0; by < size; by += 8)
     for (let bx = 0; bx < size; bx += 8) {
       for (let y = 0; y < 8; y++) for (let x = 0; x < 8; x++) {
@@ -164,7 +165,7 @@ function blockQuantise(ch: Float32Array, size: number, step: number): void {
       // forward 2D DCT: rows then columns
       for (let y = 0; y < 8; y++) for (let k = 0; k < 8; k++) { let s = 0; for (let n = 0; n < 8; n++) s += DCT[k * 8 + n] * blk[y * 8 + n]; tmp[y * 8 + k] = s; }
       for (let k = 0; k < 8; k++) for (let x = 0; x < 8; x++) { let s = 0; for (let n = 0; n < 8; n++) s += DCT[k * 8 + n] * tmp[n * 8 + x]; blk[k * 8 + x] = s; }
-      for (let q = 0; q < 64; q++) { const d = Math.max(1, QY[q] * step); blk[q] = Math.round(blk[q] / d) * d; }
+      for (let q = 0; q < 64; q++) { const d = div[q]; blk[q] = Math.round(blk[q] / d) * d; }
       // inverse
       for (let y = 0; y < 8; y++) for (let x = 0; x < 8; x++) { let s = 0; for (let k = 0; k < 8; k++) s += DCT[k * 8 + y] * blk[k * 8 + x]; tmp[y * 8 + x] = s; }
       for (let y = 0; y < 8; y++) for (let x = 0; x < 8; x++) { let s = 0; for (let k = 0; k < 8; k++) s += DCT[k * 8 + x] * tmp[y * 8 + k]; blk[y * 8 + x] = s; }
@@ -181,16 +182,25 @@ function blur(ch: Float32Array, size: number, sigma: number): void {
   let s = 0;
   for (let i = -r; i <= r; i++) { k[i + r] = Math.exp(-(i * i) / (2 * sigma * sigma)); s += k[i + r]; }
   for (let i = 0; i < k.length; i++) k[i] /= s;
+  // Taps are summed in the same order everywhere; only pixels within r of a border clamp their index.
   const tmp = new Float32Array(ch.length);
-  for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) {
-    let a = 0;
-    for (let i = -r; i <= r; i++) a += k[i + r] * ch[y * size + Math.min(size - 1, Math.max(0, x + i))];
-    tmp[y * size + x] = a;
+  for (let y = 0; y < size; y++) {
+    const row = y * size;
+    for (let x = 0; x < size; x++) {
+      let a = 0;
+      if (x >= r && x + r < size) for (let i = -r, q = row + x - r; i <= r; i++, q++) a += k[i + r] * ch[q];
+      else for (let i = -r; i <= r; i++) a += k[i + r] * ch[row + Math.min(size - 1, Math.max(0, x + i))];
+      tmp[row + x] = a;
+    }
   }
-  for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) {
-    let a = 0;
-    for (let i = -r; i <= r; i++) a += k[i + r] * tmp[Math.min(size - 1, Math.max(0, y + i)) * size + x];
-    ch[y * size + x] = a;
+  for (let y = 0; y < size; y++) {
+    const inner = y >= r && y + r < size;
+    for (let x = 0; x < size; x++) {
+      let a = 0;
+      if (inner) for (let i = -r, q = (y - r) * size + x; i <= r; i++, q += size) a += k[i + r] * tmp[q];
+      else for (let i = -r; i <= r; i++) a += k[i + r] * tmp[Math.min(size - 1, Math.max(0, y + i)) * size + x];
+      ch[y * size + x] = a;
+    }
   }
 }
 
