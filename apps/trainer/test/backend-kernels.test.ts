@@ -129,6 +129,19 @@ describe("wasm pooling and resize gradients equal the cpu backend's", () => {
   });
 });
 
+describe("wasm Identity (clone) shares the buffer", () => {
+  it("a clone keeps its values after the original is disposed, and the buffer is freed with the last owner", () => {
+    tf.setBackend("wasm");
+    const before = tf.memory().numBytes;
+    const x = tf.tensor([1, 2, 3, 4], [2, 2]);
+    const y = tf.clone(x);
+    x.dispose();
+    expect(Array.from(y.dataSync())).toEqual([1, 2, 3, 4]);
+    y.dispose();
+    expect(tf.memory().numBytes).toBe(before);
+  });
+});
+
 describe("downsample2x", () => {
   it("on wasm equals tf.avgPool 2×2/2 on cpu, value and gradient, for even and odd sides", () => {
     for (const shape of [[3, 8, 6, 5], [2, 7, 9, 3]]) {

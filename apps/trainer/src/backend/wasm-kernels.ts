@@ -11,6 +11,7 @@
  *    because its input is the image).
  *  - MaxPoolGrad: the stock kernel returns wrong gradients when batch > 1 or channels > 1. Ours is a
  *    direct loop over the heap (max-pool is cheap next to the convolutions, so a JS loop is fine).
+ *  - Sum / Mean over leading axes, and Identity: speed only (see each).
  *
  * Every kernel here is tested against the cpu backend's gradient in test/backend-kernels.test.ts.
  * Kernels compose other registered wasm kernels through `getKernel`, and free their intermediates with
@@ -318,6 +319,24 @@ function leadingReduction(kind: "Sum" | "Mean"): KernelConfig {
 
 const stock = new Map<string, KernelConfig>();
 
+/**
+ * Identity shares the input's buffer (reference-counted, as Reshape does and as the cpu backend's Identity
+ * does) instead of copying it. tfjs clones every tensor it saves for the backward pass (customGrad's
+ * `save`, and the inputs/outputs of built-in kernels), so the stock copying Identity moved ~26 ms of
+ * memory per training step of the standard model. Sharing is safe: kernels never write their inputs, and
+ * Variable.assign swaps buffers rather than writing into them.
+ */
+export const identityConfig: KernelConfig = {
+  kernelName: "Identity",
+  backendName: BACKEND,
+  kernelFunc: (args) => {
+    const { x } = args.inputs as { x: TensorInfo };
+    if (x.dtype === "string") return stock.get("Identity")!.kernelFunc(args);
+    (args.backend as unknown as { incRef(dataId: object): void }).incRef(x.dataId);
+    return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+  },
+};
+
 let registered = false;
 
 /** Register the kernels above on the wasm backend (idempotent). Call before `setBackend("wasm")`. */
@@ -333,7 +352,10 @@ export function registerWasmKernels(): void {
     stock.set(kind, original);
     return { ...leadingReduction(kind), setupFunc: original.setupFunc };
   });
-  for (const config of [conv2DBackpropFilterConfig, conv2DBackpropInputConfig, maxPoolGradConfig, ...reductions]) {
+  const stockIdentity = getKernel("Identity", BACKEND);
+  if (stockIdentity) stock.set("Identity", stockIdentity);
+  const configs = [conv2DBackpropFilterConfig, conv2DBackpropInputConfig, maxPoolGradConfig, ...reductions, identityConfig];
+  for (const config of configs) {
     if (getKernel(config.kernelName, BACKEND)) unregisterKernel(config.kernelName, BACKEND);
     registerKernel(config);
   }
