@@ -3,7 +3,10 @@
  * database; the spawned command must print mean ± std over seeds (and the CSV the same raw numbers).
  */
 import { execFile } from "node:child_process";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import sharp from "sharp";
 import { fileURLToPath } from "node:url";
 import { RunConfigSchema } from "@lml/core";
 import { createGrid, writeEvaluations } from "@lml/db";
@@ -40,6 +43,8 @@ describeEachDatabase("lml report", (db) => {
       const perImage = [nme - 1, nme, nme + 1];
       await writeEvaluations(db().prisma, run.id, [
         { testSet: "common", protocol: "nearest-subset", norm: "inter-pupil", nme, auc8: 0.5, fr8: 0.1, auc10: 0.6, fr10: 0.05, count: 3, perImage },
+        // A 68-point evaluation for the heatmap figure: error grows with the landmark index.
+        { testSet: "common", protocol: "direct", norm: "inter-pupil", nme, auc8: 0.5, fr8: 0.1, auc10: 0.6, fr10: 0.05, count: 3, perImage, perLandmark: Array.from({ length: 68 }, (_, i) => nme + i / 10) },
       ]);
     }
   });
@@ -60,6 +65,20 @@ describeEachDatabase("lml report", (db) => {
     const synthOnly = lines.find((l) => l.startsWith("nearest-subset,") && l.includes(",synthetic-only,"))!.split(",");
     expect(Number(synthOnly[header.indexOf("common_mean")])).toBe(9);
     expect(Number(synthOnly[header.indexOf("common_n")])).toBe(2);
+  }, 120_000);
+
+  it("draws the two regimes' per-landmark errors side by side as a PNG", async () => {
+    const out = join(await mkdtemp(join(tmpdir(), "lml-report-")), "heatmap.png");
+    const args = ["report", "--grid", "report-test", "--heatmap", out, "--heatmap-test-set", "common", "--heatmap-protocol", "direct"];
+    const r = await lml(db().rawUrl, ...args);
+    expect(r.stderr).toContain(`wrote ${out}`);
+    expect(r.status).toBe(0);
+    const meta = await sharp(out).metadata();
+    expect(meta.format).toBe("png");
+    expect(meta.width).toBe(2 * 420); // one panel per regime
+    const none = await lml(db().rawUrl, "report", "--grid", "report-test", "--heatmap", out);
+    expect(none.status).toBe(2); // no dense synthetic-test evaluations were stored
+    expect(none.stderr).toContain('no synthetic-test/dense/inter-pupil evaluations of regime "synthetic-only"');
   }, 120_000);
 
   it("names a bad option value and an unknown grid", async () => {

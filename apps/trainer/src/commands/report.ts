@@ -10,6 +10,47 @@ const FORMATS = ["md", "csv", "latex"] as const;
 const NORMS = ["inter-pupil", "inter-ocular", "bbox"] as const;
 const METRICS = ["nme", "auc8", "fr8", "auc10", "fr10"] as const;
 
+interface ReportOptions {
+  grid: string;
+  format: string;
+  norm: string;
+  metric: string;
+  heatmap?: string;
+  heatmapRegimes: string;
+  heatmapTestSet: string;
+  heatmapProtocol: string;
+}
+
+type Prisma = import("@lml/db").PrismaClient;
+
+/** Per-landmark errors averaged over each regime's succeeded seeds, drawn side by side. */
+async function writeHeatmap(prisma: Prisma, grid: { id: string; name: string }, norm: string, opts: ReportOptions): Promise<void> {
+  const { IBUG68, UsageError } = await import("@lml/core");
+  const { heatmapFigureSvg } = await import("../report-figure");
+  const regimes = opts.heatmapRegimes.split(",").map((r) => r.trim()).filter(Boolean);
+  const panels = [];
+  for (const regime of regimes) {
+    const evals = await prisma.evaluation.findMany({
+      where: { testSet: opts.heatmapTestSet, protocol: opts.heatmapProtocol, norm, run: { gridId: grid.id, regime, status: "SUCCEEDED" } },
+      select: { perLandmark: true, nme: true },
+    });
+    if (evals.length === 0) {
+      throw new UsageError(`--heatmap: no ${opts.heatmapTestSet}/${opts.heatmapProtocol}/${norm} evaluations of regime "${regime}" in grid ${grid.name}`);
+    }
+    const count = evals[0]!.perLandmark.length;
+    const values = Array.from({ length: count }, (_, i) => evals.reduce((sum, e) => sum + (e.perLandmark[i] ?? NaN), 0) / evals.length);
+    const nme = evals.reduce((sum, e) => sum + e.nme, 0) / evals.length;
+    panels.push({ title: regime, subtitle: `NME ${nme.toFixed(3)} (${opts.heatmapTestSet}, ${opts.heatmapProtocol}), mean of ${evals.length} seeds`, values });
+  }
+  const count = panels[0]!.values.length;
+  if (panels.some((p) => p.values.length !== count)) throw new UsageError(`--heatmap: the regimes have different point counts`);
+  const scheme = count === 68 ? IBUG68 : (await import("@lml/synth")).getScheme(count);
+  const svg = heatmapFigureSvg(scheme, panels, `grid ${grid.name}, ${norm} normalisation, ${count}-point ${count === 68 ? "iBug68" : "synthetic"} template`);
+  const sharp = (await import("sharp")).default;
+  await sharp(Buffer.from(svg)).png().toFile(opts.heatmap!);
+  process.stderr.write(`lml report: wrote ${opts.heatmap}\n`);
+}
+
 export function register(program: Command): void {
   program
     .command("report")
@@ -18,7 +59,11 @@ export function register(program: Command): void {
     .option("--format <format>", `md | csv | latex`, "md")
     .option("--norm <norm>", "inter-pupil | inter-ocular | bbox", "inter-pupil")
     .option("--metric <metric>", "nme | auc8 | fr8 | auc10 | fr10", "nme")
-    .action(async (opts: { grid: string; format: string; norm: string; metric: string }) => {
+    .option("--heatmap <png>", "also write per-landmark error heatmaps of two regimes side by side (PNG)")
+    .option("--heatmap-regimes <a,b>", "regimes shown in the heatmap", "synthetic-only,syn-real-label-adaptation")
+    .option("--heatmap-test-set <name>", "test set of the heatmap (dense points exist on synthetic-test)", "synthetic-test")
+    .option("--heatmap-protocol <name>", "protocol of the heatmap (dense, nearest-subset, test-time-mlp, direct)", "dense")
+    .action(async (opts: ReportOptions) => {
       const { UsageError } = await import("@lml/core");
       const pick = <T extends string>(name: string, value: string, allowed: readonly T[]): T => {
         if (!(allowed as readonly string[]).includes(value)) {
@@ -46,6 +91,7 @@ export function register(program: Command): void {
           );
         }
         process.stdout.write(exportTables(result.tables, format) + (format === "csv" ? "" : "\n"));
+        if (opts.heatmap) await writeHeatmap(db.prisma, grid, norm, opts);
       } finally {
         await db.close();
       }
