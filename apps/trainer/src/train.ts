@@ -28,6 +28,7 @@ import {
   DomainDiscriminator,
   LabelTransferMLP,
   Rng,
+  dalnBlock,
   dalnDiscrepancy,
   gradReverse,
   rampLambda,
@@ -238,7 +239,7 @@ export function regimeLoss(config: RunConfig, nets: Nets, input: StepInput, step
     const real = softArgmax(tf.slice(last, [bs, 0, 0, 0], [br, -1, -1, -1]));
     const label = coordLoss(nets.transfer.apply(real), input.realCoords68, last.shape[1]);
     // DALN: the task head, fed through the reversal layer, is the critic.
-    const w = dalnDiscrepancy(model.head(fs), model.head(ft));
+    const w = dalnDiscrepancy(model.head(fs), model.head(ft), dalnBlock(step, last.shape[3]));
     parts.label = label;
     parts.daln = w;
     total = tf.add(total, tf.sub(tf.mul(label, t.labelWeight), tf.mul(w, t.dalnWeight))) as tf.Scalar;
