@@ -12,6 +12,15 @@ const opt = tf.train.adam(1e-3);
 const step = () => tf.dispose(opt.minimize(() => tf.addN(m.forward(x, true).heatmaps.map((h: tf.Tensor) => tf.losses.meanSquaredError(target, h))) as tf.Scalar, true, m.trainableVariables));
 step(); step();
 const t: number[] = [];
-for (let i = 0; i < steps; i++) { const c = process.cpuUsage(); step(); const u = process.cpuUsage(c); t.push((u.user + u.system) / 1e3); }
+const w: number[] = [];
+for (let i = 0; i < steps; i++) {
+  const c = process.cpuUsage();
+  const t0 = performance.now();
+  step();
+  w.push(performance.now() - t0);
+  const u = process.cpuUsage(c);
+  t.push((u.user + u.system) / 1e3);
+}
 t.sort((a, b) => a - b);
-console.log(`${process.argv[2] ?? "current"}: min ${t[0].toFixed(0)} ms, median ${t[t.length >> 1].toFixed(0)} ms cpu per step of ${B}`);
+w.sort((a, b) => a - b);
+console.log(`${process.argv[2] ?? "current"}: min ${t[0].toFixed(0)} ms, median ${t[t.length >> 1].toFixed(0)} ms cpu per step of ${B}; wall min ${w[0].toFixed(0)}, median ${w[w.length >> 1].toFixed(0)} ms`);

@@ -180,6 +180,25 @@ describe("wasm reductions over leading axes equal the cpu backend's", () => {
   }
 });
 
+describe("Sum and Mean gradients (backend-side broadcast)", () => {
+  it("equal the broadcast upstream gradient, and 1/n of it for Mean", () => {
+    tf.setBackend("wasm");
+    const w = tf.tensor([[1, 2, 3, 4, 5], [6, 7, 8, 9, 10], [11, 12, 13, 14, 15]]); // 3×5
+    const x = tf.zeros([3, 4, 5]);
+    const gs = tf.grad((x) => tf.sum(tf.mul(tf.sum(x, 1), w)))(x).arraySync() as number[][][];
+    const gm = tf.grad((x) => tf.sum(tf.mul(tf.mean(x, 1, true), tf.expandDims(w, 1))))(x).arraySync() as number[][][];
+    const gAll = tf.grad((x) => tf.mul(tf.mean(x), 6))(x).dataSync();
+    for (let i = 0; i < 3; i++)
+      for (let j = 0; j < 4; j++)
+        for (let k = 0; k < 5; k++) {
+          expect(gs[i][j][k]).toBeCloseTo(5 * i + k + 1, 6);
+          expect(gm[i][j][k]).toBeCloseTo((5 * i + k + 1) / 4, 6);
+        }
+    for (const v of gAll) expect(v).toBeCloseTo(6 / 60, 7);
+    tf.dispose([w, x]);
+  });
+});
+
 describe("batch-norm with the closed-form gradient", () => {
   it("matches tfjs's own batch-norm gradient on the cpu backend, and wasm matches cpu", () => {
     const shape = [3, 5, 4, 6];
