@@ -77,6 +77,11 @@ export interface StudyTableOptions {
   filter?: Readonly<Record<string, string | number | boolean>>;
   /** Significance level of the paired test; default 0.05. */
   alpha?: number;
+  /**
+   * Per-image errors already averaged over a cell's runs, by `cellKey(protocol, rowKey, testSet)`; used
+   * instead of the evaluations' own perImage (which the database can average without shipping them).
+   */
+  perImageMeans?: ReadonlyMap<string, number[]>;
 }
 
 export type Significance = "significant" | "not-significant" | "untestable";
@@ -89,6 +94,8 @@ export interface StudyCell {
   /** Test images per run (the evaluations' count; the smallest when runs differ). */
   images: number;
   runIds: string[];
+  /** The protocol of the evaluation used for each of runIds (differs where a fallback was used). */
+  runProtocols: string[];
   /** Protocols the values came from (differs from the table's when a fallback was used). */
   protocols: string[];
   best: boolean;
@@ -115,6 +122,11 @@ export interface StudyTable {
   groupBy: string[];
   rows: StudyRow[];
   alpha: number;
+}
+
+/** Identifies one cell of the study tables. */
+export function cellKey(protocol: string, rowKey: string, testSet: string): string {
+  return `${protocol}\u001f${rowKey}\u001f${testSet}`; // jsonb (used to ship keys to SQL) cannot hold NUL
 }
 
 /** Value at a dotted path of a JSON object, or undefined. */

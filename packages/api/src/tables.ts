@@ -8,6 +8,7 @@
  */
 import { comparePaired, mean, sampleStd } from "@lml/core";
 import {
+  cellKey,
   getPath,
   lowerIsBetter,
   PROTOCOL_LABELS,
@@ -116,10 +117,11 @@ export function buildStudyTables(
           n: values.length,
           images: Math.min(...picked.map((p) => p.e.count)),
           runIds: picked.map((p) => p.run.id),
+          runProtocols: picked.map((p) => p.e.protocol),
           protocols: [...new Set(picked.map((p) => p.e.protocol))].sort(),
           best: false,
         };
-        perImageByCell.set(`${key}\u0000${testSet}`, perImageMean(picked.map((p) => p.e)));
+        perImageByCell.set(`${key}\u0000${testSet}`, options.perImageMeans?.get(cellKey(protocol, key, testSet)) ?? perImageMean(picked.map((p) => p.e)));
       }
       const label = [REGIME_LABELS[row.regime] ?? row.regime, ...groupBy.map((p) => `${p}=${row.group[p]}`)].join(", ");
       return { key, label, regime: row.regime, group: row.group, cells };
@@ -159,19 +161,29 @@ export function buildStudyTables(
   });
 }
 
+/** One evaluation a significance test reads: which cell it belongs to, and which row of Evaluation. */
+export interface SignificancePick {
+  cell: string;
+  runId: string;
+  testSet: string;
+  protocol: string;
+}
+
 /**
- * Runs whose per-image errors the significance tests need: in every column, the runs of the best and
- * the runner-up rows (ranked the way `buildStudyTables` ranks them).
+ * The evaluations whose per-image errors the significance tests need: in every column, those of the
+ * best and the runner-up rows (ranked the way `buildStudyTables` ranks them), keyed by `cellKey`.
  */
-export function significanceRuns(tables: readonly StudyTable[]): string[] {
-  const out = new Set<string>();
+export function significancePicks(tables: readonly StudyTable[]): SignificancePick[] {
+  const out: SignificancePick[] = [];
   for (const t of tables)
     for (const { testSet } of t.columns) {
       const ranked = t.rows
-        .map((r) => r.cells[testSet])
-        .filter((c): c is StudyCell => !!c && Number.isFinite(c.mean))
-        .sort((a, b) => (t.lowerIsBetter ? 1 : -1) * (a.mean - b.mean));
-      for (const c of ranked.slice(0, 2)) for (const id of c.runIds) out.add(id);
+        .filter((r) => r.cells[testSet] && Number.isFinite(r.cells[testSet]!.mean))
+        .sort((a, b) => (t.lowerIsBetter ? 1 : -1) * (a.cells[testSet]!.mean - b.cells[testSet]!.mean));
+      for (const row of ranked.slice(0, 2)) {
+        const c = row.cells[testSet]!;
+        c.runIds.forEach((runId, i) => out.push({ cell: cellKey(t.protocol, row.key, testSet), runId, testSet, protocol: c.runProtocols[i] }));
+      }
     }
-  return [...out];
+  return out;
 }

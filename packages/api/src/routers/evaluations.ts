@@ -4,7 +4,7 @@ import { z } from "zod";
 import type { PrismaClient } from "@lml/db";
 import { EXPORT_EXTENSION, EXPORT_FORMATS, EXPORT_MIME, exportTables } from "../export";
 import { differingParams, METRICS, NORMS, TABLE_PROTOCOLS, TEST_SETS } from "../format";
-import { buildStudyTables, significanceRuns } from "../tables";
+import { buildStudyTables, significancePicks, type SignificancePick } from "../tables";
 import type { EvaluationLike } from "../format";
 import { publicProcedure, router, type Context } from "../trpc";
 
@@ -39,21 +39,17 @@ export async function loadStudyTables(prisma: PrismaClient, input: TableInput) {
   };
   const scalar = { runId: true, testSet: true, protocol: true, norm: true, nme: true, auc8: true, fr8: true, auc10: true, fr10: true, count: true } as const;
   const [runs, rows, norms] = await Promise.all([
-    prisma.run.findMany({ where: runWhere, select: { id: true, name: true, regime: true, seed: true, config: true } }),
+    prisma.run.findMany({ where: runWhere, select: { id: true, name: true, regime: true, seed: true, config: true, updatedAt: true } }),
     prisma.evaluation.findMany({ where: { norm: input.norm, run: runWhere }, select: scalar }),
     prisma.evaluation.groupBy({ by: ["norm"], where: { run: runWhere }, orderBy: { norm: "asc" } }),
   ]);
   const evaluations: EvaluationLike[] = rows.map((e) => ({ ...e, perImage: [] }));
   let tables = buildStudyTables(evaluations, runs, input);
-  const needed = significanceRuns(tables);
-  if (needed.length) {
-    const withImages = await prisma.evaluation.findMany({
-      where: { norm: input.norm, runId: { in: needed } },
-      select: { runId: true, testSet: true, protocol: true, perImage: true },
-    });
-    const byKey = new Map(withImages.map((e) => [`${e.runId}|${e.testSet}|${e.protocol}`, e.perImage]));
-    for (const e of evaluations) e.perImage = byKey.get(`${e.runId}|${e.testSet}|${e.protocol}`) ?? [];
-    tables = buildStudyTables(evaluations, runs, input);
+  const picks = significancePicks(tables);
+  if (picks.length) {
+    // Any run written since (status, results, re-queue) moves updatedAt, so the stamp changes.
+    const stamp = `${runs.length}:${evaluations.length}:${Math.max(0, ...runs.map((r) => r.updatedAt.getTime()))}`;
+    tables = buildStudyTables(evaluations, runs, { ...input, perImageMeans: await perImageMeans(prisma, input.norm, picks, stamp) });
   }
   return {
     tables,
@@ -63,6 +59,43 @@ export async function loadStudyTables(prisma: PrismaClient, input: TableInput) {
     params: differingParams(runs.map((r) => r.config)).filter((p) => p.path !== "seed"),
     norms: norms.map((n) => n.norm),
   };
+}
+
+/**
+ * Per-image NME averaged over each cell's runs. Measured on the embedded PGlite: fetching the arrays
+ * and averaging here beats averaging in SQL (unnest … GROUP BY), and a finished grid's vectors do not
+ * change, so they are cached per server process under a stamp that any run update changes.
+ * A cell whose runs scored different numbers of images gets an empty vector ("untestable").
+ */
+const meansCache = new Map<string, Map<string, number[]>>();
+async function perImageMeans(prisma: PrismaClient, norm: string, picks: SignificancePick[], stamp: string): Promise<Map<string, number[]>> {
+  const cacheKey = `${norm}|${stamp}|${picks.map((p) => `${p.cell}:${p.runId}:${p.protocol}`).join(",")}`;
+  const hit = meansCache.get(cacheKey);
+  if (hit) return hit;
+  const rows = await prisma.evaluation.findMany({
+    where: { norm, runId: { in: [...new Set(picks.map((p) => p.runId))] } },
+    select: { runId: true, testSet: true, protocol: true, perImage: true },
+  });
+  const byKey = new Map(rows.map((e) => [`${e.runId}|${e.testSet}|${e.protocol}`, e.perImage]));
+  const byCell = new Map<string, number[][]>();
+  for (const p of picks) {
+    const v = byKey.get(`${p.runId}|${p.testSet}|${p.protocol}`) ?? [];
+    byCell.set(p.cell, [...(byCell.get(p.cell) ?? []), v]);
+  }
+  const out = new Map<string, number[]>();
+  for (const [cell, vectors] of byCell) {
+    const len = vectors[0].length;
+    if (vectors.some((v) => v.length !== len)) {
+      out.set(cell, []);
+      continue;
+    }
+    const m = new Array<number>(len).fill(0);
+    for (const v of vectors) for (let i = 0; i < len; i++) m[i] += v[i] / vectors.length;
+    out.set(cell, m);
+  }
+  if (meansCache.size >= 64) meansCache.delete(meansCache.keys().next().value!);
+  meansCache.set(cacheKey, out);
+  return out;
 }
 
 async function scheme(ctx: Context, count: number) {
