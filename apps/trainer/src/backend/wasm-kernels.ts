@@ -296,6 +296,7 @@ function leadingReduction(kind: "Sum" | "Mean"): KernelConfig {
       if (x.dtype !== "float32" || !leading) return stock.get(kind)!.kernelFunc(args);
       const outer = x.shape.slice(0, axes.length).reduce((p, q) => p * q, 1);
       const inner = x.shape.slice(axes.length).reduce((p, q) => p * q, 1);
+      if (outer === 0 || inner === 0) return stock.get(kind)!.kernelFunc(args);
       const shape = keepDims ? [...axes.map(() => 1), ...x.shape.slice(axes.length)] : x.shape.slice(axes.length);
       // The mean over the leading axes is an average pool with a [outer, 1] window over x viewed as
       // [1, outer, 1, inner]: XNNPACK's SIMD pooling, 3–15× faster than a JS loop over the heap.
