@@ -27,7 +27,7 @@ export const createCaller = createCallerFactory(appRouter);
 export { tokenFromHeaders, type Context } from "./trpc";
 export * from "./index-pure";
 export { previewSpec, type SpecPreview, type PreviewRun } from "./spec";
-export { loadStudyTables } from "./routers/evaluations";
+export { loadStudyTables, type StudyTablesInput } from "./routers/evaluations";
 export { gridSummaries } from "./routers/grids";
 export { metricSeries } from "./routers/runs";
 export { summarise, RUN_STATUSES, type StatusCounts, type ProgressSummary } from "./routers/shared";

@@ -24,14 +24,16 @@ const tableInput = z
   .strict()
   .refine((v) => v.gridId || v.runIds, { message: "give gridId or runIds", path: ["gridId"] });
 
-type TableInput = z.infer<typeof tableInput>;
+/** What callers pass (defaults optional); `lml report` calls loadStudyTables with `{ gridId, norm, metric }`. */
+export type StudyTablesInput = z.input<typeof tableInput>;
 
 /**
  * Loads runs and their evaluations (under one norm) and builds the tables. Per-image errors (the bulk of
  * the bytes) are fetched only for the cells the significance test needs: each column's best and
  * runner-up rows.
  */
-export async function loadStudyTables(prisma: PrismaClient, input: TableInput) {
+export async function loadStudyTables(prisma: PrismaClient, raw: StudyTablesInput) {
+  const input = tableInput.parse(raw);
   const runWhere = {
     ...(input.gridId ? { gridId: input.gridId } : {}),
     ...(input.runIds ? { id: { in: input.runIds } } : {}),
