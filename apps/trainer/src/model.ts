@@ -107,32 +107,49 @@ export function batchNorm(
   // conv outputs / residual streams whose mean is not thousands of standard deviations.
   let mean!: tf.Tensor1D;
   let variance!: tf.Tensor1D;
-  const op = tf.customGrad((xIn, gIn, bIn, save) => {
-    const x = xIn as tf.Tensor4D;
-    const g = gIn as tf.Tensor1D;
-    const b = bIn as tf.Tensor1D;
-    mean = tf.keep(tf.mean(x, axes));
-    variance = tf.keep(tf.relu(tf.sub(tf.mean(tf.square(x), axes), tf.square(mean))) as tf.Tensor1D);
-    const rstd = tf.rsqrt(tf.add(variance, eps));
-    const scale = tf.mul(g, rstd);
-    const y = tf.add(tf.mul(x, scale), tf.sub(b, tf.mul(mean, scale)));
-    (save as tf.GradSaveFunc)([x, mean, rstd, g]);
-    return {
-      value: y,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [x, mean, rstd, g] = saved;
-        // With x̂ = (x − μ)·rstd:  dβ = Σdy,  dγ = Σdy·x̂ = rstd·(Σdy·x − μ·Σdy),
-        // dx = γ·rstd·(dy − dβ/n − x̂·dγ/n) = A·dy + B·x + C per channel.
-        const dBeta = tf.sum(dy, axes);
-        const dGamma = tf.mul(rstd, tf.sub(tf.sum(tf.mul(dy, x), axes), tf.mul(mean, dBeta)));
-        const A = tf.mul(g, rstd);
-        const B = tf.neg(tf.div(tf.mul(tf.mul(A, rstd), dGamma), n));
-        const C = tf.sub(tf.neg(tf.div(tf.mul(A, dBeta), n)), tf.mul(B, mean));
-        const dx = tf.add(tf.add(tf.mul(dy, A), tf.mul(x, B)), C);
-        return [dx, dGamma, dBeta];
-      },
-    };
-  });
+  // On wasm the same arithmetic runs as two fused kernels (backend/wasm-kernels.ts): one tfjs kernel
+  // call each way instead of ~17 and ~20, which is most of the per-op overhead of a training step.
+  const fused = tf.getKernel("LmlBatchNormTrain", tf.getBackend()) !== undefined;
+  const op = fused
+    ? tf.customGrad((xIn, gIn, bIn, save) => {
+        const [y, m, v, rstd] = tf.engine().runKernel("LmlBatchNormTrain", { x: xIn as tf.Tensor, gamma: gIn as tf.Tensor, beta: bIn as tf.Tensor }, { eps }) as tf.Tensor[];
+        mean = tf.keep(m as tf.Tensor1D);
+        variance = tf.keep(v as tf.Tensor1D);
+        (save as tf.GradSaveFunc)([xIn as tf.Tensor, m, rstd, gIn as tf.Tensor]);
+        return {
+          value: y,
+          gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+            const [x, m, rstd, g] = saved;
+            return tf.engine().runKernel("LmlBatchNormGrad", { dy, x, mean: m, rstd, gamma: g }, {}) as tf.Tensor[];
+          },
+        };
+      })
+    : tf.customGrad((xIn, gIn, bIn, save) => {
+        const x = xIn as tf.Tensor4D;
+        const g = gIn as tf.Tensor1D;
+        const b = bIn as tf.Tensor1D;
+        mean = tf.keep(tf.mean(x, axes));
+        variance = tf.keep(tf.relu(tf.sub(tf.mean(tf.square(x), axes), tf.square(mean))) as tf.Tensor1D);
+        const rstd = tf.rsqrt(tf.add(variance, eps));
+        const scale = tf.mul(g, rstd);
+        const y = tf.add(tf.mul(x, scale), tf.sub(b, tf.mul(mean, scale)));
+        (save as tf.GradSaveFunc)([x, mean, rstd, g]);
+        return {
+          value: y,
+          gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+            const [x, mean, rstd, g] = saved;
+            // With x̂ = (x − μ)·rstd:  dβ = Σdy,  dγ = Σdy·x̂ = rstd·(Σdy·x − μ·Σdy),
+            // dx = γ·rstd·(dy − dβ/n − x̂·dγ/n) = A·dy + B·x + C per channel.
+            const dBeta = tf.sum(dy, axes);
+            const dGamma = tf.mul(rstd, tf.sub(tf.sum(tf.mul(dy, x), axes), tf.mul(mean, dBeta)));
+            const A = tf.mul(g, rstd);
+            const B = tf.neg(tf.div(tf.mul(tf.mul(A, rstd), dGamma), n));
+            const C = tf.sub(tf.neg(tf.div(tf.mul(A, dBeta), n)), tf.mul(B, mean));
+            const dx = tf.add(tf.add(tf.mul(dy, A), tf.mul(x, B)), C);
+            return [dx, dGamma, dBeta];
+          },
+        };
+      });
   const y = op(x, gamma, beta) as tf.Tensor4D;
   return { y, mean, variance };
 }

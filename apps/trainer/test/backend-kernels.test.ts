@@ -218,6 +218,11 @@ describe("batch-norm with the closed-form gradient", () => {
     const a = on("cpu", ins, ours);
     const r = on("cpu", ins, reference);
     for (let i = 0; i < 3; i++) expect(relErr(a[i], r[i])).toBeLessThan(1e-4);
-    expect(compare(ins, ours)).toBeLessThan(1e-4);
+    expect(compare(ins, ours)).toBeLessThan(1e-4); // on wasm: the fused LmlBatchNorm kernels
+    const stats = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+      const { y, mean, variance } = batchNorm(x as tf.Tensor4D, g as tf.Tensor1D, b as tf.Tensor1D);
+      return [y, mean, variance];
+    };
+    expect(compare(ins.slice(0, 3), stats)).toBeLessThan(1e-5);
   });
 });

@@ -11,7 +11,7 @@
  *    because its input is the image).
  *  - MaxPoolGrad: the stock kernel returns wrong gradients when batch > 1 or channels > 1. Ours is a
  *    direct loop over the heap (max-pool is cheap next to the convolutions, so a JS loop is fine).
- *  - Sum / Mean over leading axes, and Identity: speed only (see each).
+ *  - Sum / Mean over leading axes, Identity, and the two batch-norm kernels: speed only (see each).
  *
  * Every kernel here is tested against the cpu backend's gradient in test/backend-kernels.test.ts.
  * Kernels compose other registered wasm kernels through `getKernel`, and free their intermediates with
@@ -338,6 +338,104 @@ export const identityConfig: KernelConfig = {
   },
 };
 
+/**
+ * Training-mode batch-norm as two kernels (forward and gradient) for NHWC float32 tensors, so that each
+ * batch-norm is one tfjs kernel call each way instead of ~17 and ~20: the per-channel arithmetic runs in
+ * JS on C-element arrays, the full-size passes on the backend's SIMD kernels (3 forward, 5 backward).
+ * Same formulas as model.ts's op-level batchNorm (used on other backends), which the tests compare with.
+ *   forward  inputs x, gamma, beta; attr eps  → y, mean, variance (biased), rstd
+ *   gradient inputs dy, x, mean, rstd, gamma  → dx, dGamma, dBeta
+ */
+function channelMean(x: TensorInfo, b: WasmBackend): Float32Array {
+  const inner = x.shape[x.shape.length - 1];
+  const outer = x.shape.reduce((p, q) => p * q, 1) / inner;
+  const x4 = call("Reshape", { x }, { shape: [1, outer, 1, inner] }, b);
+  const m = call("AvgPool", { x: x4 }, { filterSize: [outer, 1], strides: [1, 1], pad: "valid", dimRoundingMode: undefined as never }, b);
+  const out = b.typedArrayFromHeap(m).slice();
+  free(b, x4, m);
+  return out;
+}
+
+function vector(values: Float32Array, b: WasmBackend): TensorInfo {
+  const t = b.makeOutput([values.length], "float32");
+  b.typedArrayFromHeap(t).set(values);
+  return t;
+}
+
+export const batchNormTrainConfig: KernelConfig = {
+  kernelName: "LmlBatchNormTrain",
+  backendName: BACKEND,
+  kernelFunc: ({ inputs, attrs, backend }) => {
+    const b = backend as unknown as WasmBackend;
+    const { x, gamma, beta } = inputs as { x: TensorInfo; gamma: TensorInfo; beta: TensorInfo };
+    const eps = (attrs as { eps: number }).eps;
+    const C = x.shape[x.shape.length - 1];
+    const mean = channelMean(x, b);
+    const sq = call("Square", { x }, {}, b);
+    const meanSq = channelMean(sq, b);
+    free(b, sq);
+    const g = b.typedArrayFromHeap(gamma);
+    const be = b.typedArrayFromHeap(beta);
+    const variance = new Float32Array(C);
+    const rstd = new Float32Array(C);
+    const scale = new Float32Array(C);
+    const shift = new Float32Array(C);
+    for (let c = 0; c < C; c++) {
+      variance[c] = Math.max(0, meanSq[c] - mean[c] * mean[c]);
+      rstd[c] = 1 / Math.sqrt(variance[c] + eps);
+      scale[c] = g[c] * rstd[c];
+      shift[c] = be[c] - mean[c] * scale[c];
+    }
+    const scaleT = vector(scale, b);
+    const shiftT = vector(shift, b);
+    const t = call("Multiply", { a: x, b: scaleT }, {}, b);
+    const y = call("Add", { a: t, b: shiftT }, {}, b);
+    free(b, t, scaleT, shiftT);
+    return [y, vector(mean, b), vector(variance, b), vector(rstd, b)];
+  },
+};
+
+export const batchNormGradConfig: KernelConfig = {
+  kernelName: "LmlBatchNormGrad",
+  backendName: BACKEND,
+  kernelFunc: ({ inputs, backend }) => {
+    const b = backend as unknown as WasmBackend;
+    const { dy, x, mean, rstd, gamma } = inputs as Record<"dy" | "x" | "mean" | "rstd" | "gamma", TensorInfo>;
+    const C = x.shape[x.shape.length - 1];
+    const n = x.shape.reduce((p, q) => p * q, 1) / C;
+    const mdy = channelMean(dy, b);
+    const dyx = call("Multiply", { a: dy, b: x }, {}, b);
+    const mdyx = channelMean(dyx, b);
+    free(b, dyx);
+    const mu = b.typedArrayFromHeap(mean);
+    const r = b.typedArrayFromHeap(rstd);
+    const g = b.typedArrayFromHeap(gamma);
+    const dGamma = new Float32Array(C);
+    const dBeta = new Float32Array(C);
+    const A = new Float32Array(C);
+    const B = new Float32Array(C);
+    const K = new Float32Array(C);
+    for (let c = 0; c < C; c++) {
+      // With x̂ = (x − μ)·rstd:  dβ = Σdy,  dγ = Σdy·x̂ = rstd·(Σdy·x − μ·Σdy),
+      // dx = γ·rstd·(dy − dβ/n − x̂·dγ/n) = A·dy + B·x + K.
+      dBeta[c] = mdy[c] * n;
+      dGamma[c] = r[c] * (mdyx[c] * n - mu[c] * dBeta[c]);
+      A[c] = g[c] * r[c];
+      B[c] = (-A[c] * r[c] * dGamma[c]) / n;
+      K[c] = (-A[c] * dBeta[c]) / n - B[c] * mu[c];
+    }
+    const At = vector(A, b);
+    const Bt = vector(B, b);
+    const Kt = vector(K, b);
+    const t1 = call("Multiply", { a: dy, b: At }, {}, b);
+    const t2 = call("Multiply", { a: x, b: Bt }, {}, b);
+    const t3 = call("Add", { a: t1, b: t2 }, {}, b);
+    const dx = call("Add", { a: t3, b: Kt }, {}, b);
+    free(b, At, Bt, Kt, t1, t2, t3);
+    return [dx, vector(dGamma, b), vector(dBeta, b)];
+  },
+};
+
 let registered = false;
 
 /** Register the kernels above on the wasm backend (idempotent). Call before `setBackend("wasm")`. */
@@ -355,7 +453,15 @@ export function registerWasmKernels(): void {
   });
   const stockIdentity = getKernel("Identity", BACKEND);
   if (stockIdentity) stock.set("Identity", stockIdentity);
-  const configs = [conv2DBackpropFilterConfig, conv2DBackpropInputConfig, maxPoolGradConfig, ...reductions, identityConfig];
+  const configs = [
+    conv2DBackpropFilterConfig,
+    conv2DBackpropInputConfig,
+    maxPoolGradConfig,
+    ...reductions,
+    identityConfig,
+    batchNormTrainConfig,
+    batchNormGradConfig,
+  ];
   for (const config of configs) {
     if (getKernel(config.kernelName, BACKEND)) unregisterKernel(config.kernelName, BACKEND);
     registerKernel(config);
