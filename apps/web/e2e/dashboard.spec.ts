@@ -15,8 +15,8 @@ const root = join(web, "..", "..");
 const shots = join(web, "test-results");
 mkdirSync(shots, { recursive: true });
 const DB = process.env.E2E_DATABASE_URL!;
-/** The two regimes the tiny grid trains (E2E_REGIMES=a,b to choose others). */
-const REGIMES = (process.env.E2E_REGIMES ?? "synthetic-only,supervised-real").split(",");
+/** The regimes the tiny grid trains, one seed each (E2E_REGIMES=a,b,… to choose others). */
+const REGIMES = (process.env.E2E_REGIMES ?? "synthetic-only,syn-real-label-adaptation,supervised-real").split(",");
 const REGIME_ORDER: Record<string, true> = {
   "synthetic-only": true,
   "syn-real-label-adaptation": true,
@@ -131,8 +131,8 @@ test("submit a grid, run it, read the results, the heatmap and the export", asyn
     realChallenging: "4",
   };
   for (const [k, v] of Object.entries(fields)) await page.locator(`input[name="${k}"]`).fill(v);
-  await expect(page.getByTestId("spec-status")).toContainText("Valid: 2 runs");
-  await expect(page.getByTestId("preview-table").locator("tbody tr")).toHaveCount(2);
+  await expect(page.getByTestId("spec-status")).toContainText(`Valid: ${REGIMES.length} runs`);
+  await expect(page.getByTestId("preview-table").locator("tbody tr")).toHaveCount(REGIMES.length);
   await shot(page, "02-new-grid");
   // A broken spec in the YAML editor names the field.
   const editor = page.getByLabel("Grid spec YAML");
@@ -141,19 +141,19 @@ test("submit a grid, run it, read the results, the heatmap and the export", asyn
   await expect(page.getByTestId("spec-status")).toContainText("defaults.train.epochs");
   await expect(page.getByTestId("submit-grid")).toBeDisabled();
   await editor.fill(good);
-  await expect(page.getByTestId("spec-status")).toContainText("Valid: 2 runs");
+  await expect(page.getByTestId("spec-status")).toContainText(`Valid: ${REGIMES.length} runs`);
   await page.getByTestId("submit-grid").click();
   await page.waitForURL(/\/grids\/[0-9a-f-]{36}$/);
   const gridId = page.url().split("/").pop()!;
-  await expect(page.getByTestId("grid-counts")).toContainText("2 queued");
+  await expect(page.getByTestId("grid-counts")).toContainText(`${REGIMES.length} queued`);
 
   // A worker trains both runs.
-  const workerLog = await runWorker(2);
+  const workerLog = await runWorker(REGIMES.length);
   const status = await query<{ status: string; error: string | null; attemptErrors: unknown }>(
     `SELECT status::text, error, "attemptErrors" FROM "Run" WHERE "gridId" = $1`,
     [gridId],
   );
-  expect(status.map((s) => s.status), `runs: ${JSON.stringify(status)}\nworker log:\n${workerLog.slice(-3000)}`).toEqual(["SUCCEEDED", "SUCCEEDED"]);
+  expect(status.map((s) => s.status), `runs: ${JSON.stringify(status)}\nworker log:\n${workerLog.slice(-3000)}`).toEqual(REGIMES.map(() => "SUCCEEDED"));
 
   // Results: each shown cell equals the database's mean for that regime / test set / protocol.
   await page.reload();
@@ -199,7 +199,7 @@ test("submit a grid, run it, read the results, the heatmap and the export", asyn
       else expect(Number(v)).toBeCloseTo(want, 9);
     }
   }
-  expect(csv.length).toBe(1 + 2 * 2);
+  expect(csv.length).toBe(1 + 2 * REGIMES.length);
 
   // Inter-ocular switch changes the numbers to that norm's.
   await page.getByRole("radio", { name: "inter-ocular" }).click();
@@ -213,7 +213,7 @@ test("submit a grid, run it, read the results, the heatmap and the export", asyn
 
   // Runs tab, then one run: the heatmap has one mark per landmark of its evaluation.
   await page.getByRole("tab", { name: /Runs/ }).click();
-  await expect(page.getByTestId("runs-table").locator("tbody tr")).toHaveCount(2);
+  await expect(page.getByTestId("runs-table").locator("tbody tr")).toHaveCount(REGIMES.length);
   await shot(page, "04-grid-runs");
   const runIds = await query<{ id: string; regime: string }>(`SELECT id, regime FROM "Run" WHERE "gridId" = $1 ORDER BY "createdAt"`, [gridId]);
   await page.goto(`/runs/${runIds[0].id}`);
@@ -248,7 +248,7 @@ test("submit a grid, run it, read the results, the heatmap and the export", asyn
 
   // Grids list after the work; workers page; health.
   await page.goto("/");
-  await expect(page.locator(`tr[data-grid="${gridId}"]`)).toContainText("2 succeeded");
+  await expect(page.locator(`tr[data-grid="${gridId}"]`)).toContainText(`${REGIMES.length} succeeded`);
   await shot(page, "08-grids");
   await page.goto("/workers");
   await page.getByLabel("include stopped").check();
