@@ -6,6 +6,19 @@
 import { useMemo, useState } from "react";
 import { diverging, gradientCss, sequential } from "./color";
 
+/** iBug68 contours (0-based, inclusive) and whether they close: jaw, brows, nose, eyes, lips. */
+const IBUG68_CONTOURS: [number, number, boolean][] = [
+  [0, 16, false],
+  [17, 21, false],
+  [22, 26, false],
+  [27, 30, false],
+  [31, 35, false],
+  [36, 41, true],
+  [42, 47, true],
+  [48, 59, true],
+  [60, 67, true],
+];
+
 export interface HeatmapScheme {
   id: string;
   count: number;
@@ -41,21 +54,16 @@ export function Heatmap({ scheme, values, mode = "error", label }: { scheme: Hea
   const scale = mode === "diff" ? diverging : sequential;
   const t = (v: number) => (hi > lo ? (v - lo) / (hi - lo) : 0.5);
 
-  // Outline of each face part, in index order, for the sparse scheme (dense points draw their own shape).
+  // Outline of each face part for the 68 scheme (iBug contours, eyes and lips closed); dense schemes
+  // draw their own shape.
   const lines = useMemo(() => {
-    if (n > 120) return [];
-    const out: string[] = [];
-    let cur: string[] = [];
-    for (let i = 0; i < n; i++) {
-      if (i > 0 && scheme.groups[i] !== scheme.groups[i - 1]) {
-        if (cur.length > 1) out.push(cur.join(" "));
-        cur = [];
-      }
-      cur.push(`${geom.xs[i]},${geom.ys[i]}`);
-    }
-    if (cur.length > 1) out.push(cur.join(" "));
-    return out;
-  }, [geom, n, scheme.groups]);
+    if (n !== 68) return [];
+    const pt = (i: number) => `${geom.xs[i]},${geom.ys[i]}`;
+    return IBUG68_CONTOURS.map(([a, b, closed]) => {
+      const idx = Array.from({ length: b - a + 1 }, (_, k) => a + k);
+      return (closed ? [...idx, a] : idx).map(pt).join(" ");
+    });
+  }, [geom, n]);
 
   const [bx, by, bw, bh] = geom.box;
   return (

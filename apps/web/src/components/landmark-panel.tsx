@@ -51,7 +51,8 @@ export function LandmarkPanel({ runId, evaluations }: { runId: string; evaluatio
   const here = evaluations.filter((e) => e.testSet === testSet && e.norm === norm);
   const sparseProtocols = here.filter((e) => e.protocol !== "dense").map((e) => e.protocol);
   const sparse = ["test-time-mlp", "nearest-subset", "direct"].find((p) => sparseProtocols.includes(p)) ?? sparseProtocols[0];
-  const dense = here.find((e) => e.protocol === "dense");
+  // Dense labels exist on the synthetic test set only: show it beside whichever 68-point set is chosen.
+  const dense = here.find((e) => e.protocol === "dense") ?? evaluations.find((e) => e.protocol === "dense" && e.norm === norm);
   return (
     <div className="stack">
       <div className="row">
@@ -75,7 +76,7 @@ export function LandmarkPanel({ runId, evaluations }: { runId: string; evaluatio
           <div className="card"><Empty title="No 68-point evaluation on this test set" icon="face" /></div>
         )}
         {dense ? (
-          <LandmarkHeatmap runId={runId} k={{ testSet, protocol: "dense", norm }} title="Dense scheme" />
+          <LandmarkHeatmap runId={runId} k={{ testSet: dense.testSet, protocol: "dense", norm }} title={`Dense scheme · ${dense.testSet}`} />
         ) : (
           <div className="card"><Empty title="No dense evaluation on this test set" icon="face">Dense points are evaluated where the test set has dense labels (synthetic test).</Empty></div>
         )}
