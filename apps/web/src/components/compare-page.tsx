@@ -55,7 +55,8 @@ function Comparison({ ids }: { ids: string[] }) {
   if (q.isPending) return <div className="card"><Loading rows={6} /></div>;
   if (q.isError) return <ErrorBox error={q.error} what="the comparison" />;
   const { runs, diff } = q.data;
-  const labels = Object.fromEntries(runs.map((r, i) => [r.id, `${String.fromCharCode(65 + i)} · ${r.name}`]));
+  // Short labels for legends; the strip at the top gives each letter's full run name.
+  const labels = Object.fromEntries(runs.map((r, i) => [r.id, `${String.fromCharCode(65 + i)} · ${r.regime} · seed ${r.seed}`]));
   const norm = sel.norm ?? (keys.norms.includes("inter-pupil") ? "inter-pupil" : keys.norms[0]);
   const protocol = sel.protocol ?? (keys.protocols.includes("test-time-mlp") ? "test-time-mlp" : keys.protocols[0]);
   const testSet = sel.testSet ?? (keys.testSets.includes("common") ? "common" : keys.testSets[0]);
