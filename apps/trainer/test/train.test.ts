@@ -55,6 +55,10 @@ describe("one training step", () => {
     const after = tf.tidy(() => regimeLoss(config, nets, input, 0).total.dataSync()[0]);
     expect(Number.isFinite(before.total)).toBe(true);
     expect(after).toBeLessThan(before.total);
+    // Steps leave no tensors behind (a leak would grow the heap every step of a long run).
+    const live = tf.memory().numTensors;
+    trainStep(config, nets, opt, input, 1, config.train.lr);
+    expect(tf.memory().numTensors).toBe(live);
     if (regime === "syn-real-label-adaptation") expect(Object.keys(before)).toEqual(expect.arrayContaining(["label", "daln"]));
     if (regime === "uda-discriminator") expect(Object.keys(before)).toContain("domain");
     opt.dispose();
