@@ -24,7 +24,7 @@ export function GridPage({ id }: { id: string }) {
   const requeue = useMutation(trpc.grids.requeueFailed.mutationOptions({ onSuccess: invalidate }));
 
   if (grid.isPending) return <div className="card"><Loading rows={5} /></div>;
-  if (grid.isError) return <ErrorBox error={grid.error} what={`grid ${id}`} />;
+  if (grid.isError) return <ErrorBox error={grid.error} what={`grid ${id}`} back={{ href: "/", label: "← All grids" }} />;
   const g = grid.data;
   const active = g.counts.QUEUED + g.counts.RUNNING > 0;
   return (

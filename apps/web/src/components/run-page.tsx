@@ -22,7 +22,7 @@ export function RunPage({ id }: { id: string }) {
   const requeue = useMutation(trpc.runs.requeue.mutationOptions({ onSuccess: invalidate }));
 
   if (run.isPending) return <div className="card"><Loading rows={6} /></div>;
-  if (run.isError) return <ErrorBox error={run.error} what={`run ${id}`} />;
+  if (run.isError) return <ErrorBox error={run.error} what={`run ${id}`} back={{ href: "/runs", label: "← All runs" }} />;
   const r = run.data;
   const live = r.status === "RUNNING" || r.status === "QUEUED";
   const norms = [...new Set(r.evaluations.map((e) => e.norm))];

@@ -1,5 +1,6 @@
 "use client";
 /** Small building blocks every page uses: status badges, progress, pager, empty and error states. */
+import Link from "next/link";
 import type { ReactNode } from "react";
 import { pct } from "./format";
 
@@ -85,7 +86,7 @@ export function Empty({ title, children, icon = "grid" }: { title: string; child
   );
 }
 
-export function ErrorBox({ error, what }: { error: unknown; what: string }) {
+export function ErrorBox({ error, what, back }: { error: unknown; what: string; back?: { href: string; label: string } }) {
   const e = error as { message?: string; data?: { code?: string } } | null;
   const message = e?.message ?? String(error);
   const hint =
@@ -98,6 +99,11 @@ export function ErrorBox({ error, what }: { error: unknown; what: string }) {
     <div className="error-box" role="alert">
       <strong>Could not load {what}.</strong> {message}
       {hint && <div className="small" style={{ marginTop: 6 }}>{hint}</div>}
+      {back && (
+        <div style={{ marginTop: 10 }}>
+          <Link className="btn sm" href={back.href}>{back.label}</Link>
+        </div>
+      )}
     </div>
   );
 }
