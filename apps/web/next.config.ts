@@ -11,7 +11,6 @@ const config: NextConfig = {
   serverExternalPackages: [
     "@electric-sql/pglite",
     "@electric-sql/pglite-socket",
-    "pglite-prisma-adapter",
     "@prisma/client",
     "@prisma/adapter-pg",
     "pg",
