@@ -19,6 +19,7 @@ import { LabelTransferMLP, Rng } from "./adaptation";
 import { type BatchSource, epochBatches, imageTensor } from "./data";
 import type { Hourglass } from "./model";
 import { softArgmax } from "./model";
+import type { SampleSet } from "./samples";
 
 export type TestSet = "synthetic-test" | "common" | "challenging";
 export type Protocol = "dense" | "nearest-subset" | "test-time-mlp" | "direct";
@@ -42,22 +43,27 @@ export interface SplitPredictions {
   /** GT of the split's own scheme (dense for synthetic, 68 for real). */
   gt: Float32Array;
   gt68: Float32Array;
+  /** The first `keepImages` images (HWC, in split order), for sample strips. */
+  images?: Float32Array;
 }
 
 /**
  * Runs the model (inference mode: batch-norm running statistics) over every image of `source`, in
- * order. `transfer`, when given, maps the dense prediction to 68 points (`direct`).
+ * order. `transfer`, when given, maps the dense prediction to 68 points (`direct`). `keepImages` keeps
+ * the split's first images (sample strips) so the split is not read a second time.
  */
 export async function predictSplit(
   model: Hourglass,
   source: BatchSource,
-  opts: { side: number; channels: number; batchSize: number; transfer?: LabelTransferMLP },
+  opts: { side: number; channels: number; batchSize: number; transfer?: LabelTransferMLP; keepImages?: number },
 ): Promise<SplitPredictions> {
   const k = model.config.landmarks;
   const preds: Float32Array[] = [];
   const directs: Float32Array[] = [];
   const gts: Float32Array[] = [];
   const gts68: Float32Array[] = [];
+  const kept: Float32Array[] = [];
+  const plane = opts.side * opts.side * opts.channels;
   let count = 0;
   for await (const batch of epochBatches(source, opts.batchSize, 0, 0, false)) {
     const outs = tf.tidy(() => {
@@ -71,6 +77,8 @@ export async function predictSplit(
     tf.dispose(outs);
     gts.push(batch.landmarks);
     gts68.push(batch.landmarks68);
+    const keep = Math.min(batch.size, (opts.keepImages ?? 0) - count);
+    if (keep > 0) kept.push(batch.images.slice(0, keep * plane));
     count += batch.size;
   }
   return {
@@ -80,6 +88,7 @@ export async function predictSplit(
     direct: opts.transfer ? concat(directs) : undefined,
     gt: concat(gts),
     gt68: concat(gts68),
+    images: opts.keepImages ? concat(kept) : undefined,
   };
 }
 
@@ -193,6 +202,19 @@ export interface EvaluationInputs {
   channels: number;
   batchSize: number;
   mlp: { epochs: number; hidden: number; seed: number };
+  /** Images per test set to keep, with their GT and the table protocol's prediction, as sample strips (0: none). */
+  samples?: number;
+}
+
+export interface EvaluationOutcome {
+  records: EvaluationRecord[];
+  /** One per test set when `samples` > 0: synthetic shows the model's own points, real sets the 68-point protocol. */
+  samples: SampleSet[];
+}
+
+/** The first `n` shapes of flat B·points·2 shapes. */
+function firstShapes(shapes: Float32Array, points: number, n: number): Float32Array {
+  return shapes.slice(0, n * points * 2);
 }
 
 /**
@@ -201,30 +223,62 @@ export interface EvaluationInputs {
  * label-transfer head also real/direct; 68-point models: synthetic-test/direct (against the synthetic
  * faces' iBug-compatible points), real/direct, real/nearest-subset (the identity mapping, so the
  * supervised model has a row in the nearest-subset table as in the study) and real/test-time-mlp.
+ *
+ * Sample strips (`samples` > 0) show the first images of each test set: synthetic with the model's own
+ * points (dense, or direct for 68-point models); real sets with `direct` for the 68-point model and
+ * `test-time-mlp` for dense models — the protocol every dense regime has, so strips of one grid compare
+ * regime to regime (the label-transfer head's `direct` is in the tables, not the strips).
  */
-export async function evaluateModel(inp: EvaluationInputs): Promise<EvaluationRecord[]> {
+export async function evaluateModel(inp: EvaluationInputs): Promise<EvaluationOutcome> {
   const { model, side } = inp;
   const k = model.config.landmarks;
   const is68 = inp.ibugModel;
+  const n = inp.samples ?? 0;
   const pOpts = { side, channels: inp.channels, batchSize: inp.batchSize, transfer: inp.transfer };
+  const testOpts = { ...pOpts, keepImages: n };
   const out: EvaluationRecord[] = [];
+  const samples: SampleSet[] = [];
+  const sample = (testSet: string, protocol: Protocol, p: SplitPredictions, pred: Float32Array, predPoints: number, gt: Float32Array, gtPoints: number) => {
+    const count = Math.min(n, p.count);
+    if (count < 1 || !p.images) return;
+    samples.push({
+      testSet,
+      protocol,
+      count,
+      side,
+      channels: inp.channels,
+      images: p.images,
+      gt: firstShapes(gt, gtPoints, count),
+      gtPoints,
+      pred: firstShapes(pred, predPoints, count),
+      predPoints,
+    });
+  };
   if (inp.syntheticTest) {
-    const p = await predictSplit(model, inp.syntheticTest, pOpts);
-    if (is68) out.push(...scoreShapes("synthetic-test", "direct", p.pred, p.gt68, p.gt68, 68));
-    else out.push(...scoreShapes("synthetic-test", "dense", p.pred, p.gt, p.gt68, k));
+    const p = await predictSplit(model, inp.syntheticTest, testOpts);
+    if (is68) {
+      out.push(...scoreShapes("synthetic-test", "direct", p.pred, p.gt68, p.gt68, 68));
+      sample("synthetic-test", "direct", p, p.pred, 68, p.gt68, 68);
+    } else {
+      out.push(...scoreShapes("synthetic-test", "dense", p.pred, p.gt, p.gt68, k));
+      sample("synthetic-test", "dense", p, p.pred, k, p.gt, k);
+    }
   }
   const trainPred = await predictSplit(model, inp.realTrain, pOpts);
   const mlp = fitTestTimeMlp(trainPred, inp.subset, { side, ...inp.mlp });
   try {
     for (const { testSet, source } of inp.realTests) {
-      const p = await predictSplit(model, source, pOpts);
+      const p = await predictSplit(model, source, testOpts);
+      const viaMlp = applyMlp(mlp, p.pred, k, side);
       if (is68) out.push(...scoreShapes(testSet, "direct", p.pred, p.gt, p.gt68, 68));
       else if (p.direct) out.push(...scoreShapes(testSet, "direct", p.direct, p.gt, p.gt68, 68));
       out.push(...scoreShapes(testSet, "nearest-subset", selectPoints(p.pred, k, inp.subset), p.gt, p.gt68, 68));
-      out.push(...scoreShapes(testSet, "test-time-mlp", applyMlp(mlp, p.pred, k, side), p.gt, p.gt68, 68));
+      out.push(...scoreShapes(testSet, "test-time-mlp", viaMlp, p.gt, p.gt68, 68));
+      if (is68) sample(testSet, "direct", p, p.pred, 68, p.gt, 68);
+      else sample(testSet, "test-time-mlp", p, viaMlp, 68, p.gt, 68);
     }
   } finally {
     mlp.dispose();
   }
-  return out;
+  return { records: out, samples };
 }

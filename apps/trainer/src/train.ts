@@ -6,7 +6,7 @@
  *   3. for each epoch, for each batch: augment → forward → regime loss → backward → AdamW step
  *      (NaN/Inf loss = an error naming the step; `shouldStop` = checkpoint, then StopRequested)
  *   4. checkpoint every epoch; evaluate every `eval.everyEpochs`
- *   5. final evaluation on every (test set, protocol, norm)
+ *   5. final evaluation on every (test set, protocol, norm), and PNG strips of sample predictions
  *
  * Regimes (RunConfig.regime), i.e. what one step's loss is:
  * - synthetic-only:            landmark loss on synthetic dense points.
@@ -46,11 +46,16 @@ import {
   openSynthetic,
   synth,
 } from "./data";
-import { type EvaluationRecord, evaluateModel } from "./evaluate";
+import { type EvaluationOutcome, type EvaluationRecord, evaluateModel } from "./evaluate";
 import { coordLoss, landmarkLoss } from "./losses";
 import { createHourglass, softArgmax, type Hourglass } from "./model";
+import { sampleArtifacts, type SampleArtifact } from "./samples";
 
 export type { EvaluationRecord } from "./evaluate";
+export type { SampleArtifact } from "./samples";
+
+/** Test images per test set drawn into the final evaluation's sample strips. */
+export const SAMPLE_IMAGES = 8;
 
 export interface TrainHooks {
   onProgress?(p: { step: number; totalSteps: number; epoch: number; loss: number; imagesPerSec: number }): void | Promise<void>;
@@ -74,6 +79,8 @@ export interface TrainResult {
   steps: number;
   evaluations: EvaluationRecord[];
   seconds: number;
+  /** PNG strips of sample predictions on the test sets (final evaluation), one per test set. */
+  artifacts: SampleArtifact[];
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -439,7 +446,7 @@ export async function train(input: RunConfig | RunConfigInput, hooks: TrainHooks
   const rng = new Rng(cursor.rng);
   const real = usesReal ? new Stream(realTrain, tc.batchSize, config.seed, 1, cursor.realEpoch, cursor.realBatch) : null;
 
-  const evaluateNow = async (): Promise<EvaluationRecord[]> =>
+  const evaluateNow = async (samples = 0): Promise<EvaluationOutcome> =>
     evaluateModel({
       model: nets.model,
       syntheticTest: await openSynthetic(config, "test"),
@@ -455,6 +462,7 @@ export async function train(input: RunConfig | RunConfigInput, hooks: TrainHooks
       channels: mc.inputChannels,
       batchSize: Math.max(tc.batchSize, 32),
       mlp: { epochs: config.eval.mlpEpochs, hidden: config.eval.mlpHidden, seed: config.seed + 3 },
+      samples,
     });
   const checkpoint = async () => {
     if (!hooks.checkpoint) return;
@@ -523,7 +531,7 @@ export async function train(input: RunConfig | RunConfigInput, hooks: TrainHooks
       await checkpoint();
       const every = config.eval.everyEpochs;
       if (every > 0 && cursor.epoch % every === 0 && cursor.epoch < tc.epochs) {
-        const recs = await evaluateNow();
+        const { records: recs } = await evaluateNow();
         await hooks.onMetric?.(
           recs.map((r) => ({ name: `eval/${r.testSet}/${r.protocol}/${r.norm}/nme`, step: cursor.step, epoch: cursor.epoch, value: r.nme })),
         );
@@ -531,11 +539,12 @@ export async function train(input: RunConfig | RunConfigInput, hooks: TrainHooks
     }
 
     // 5. Final evaluation.
-    const evaluations = await evaluateNow();
+    const { records: evaluations, samples } = await evaluateNow(SAMPLE_IMAGES);
     await hooks.onMetric?.(
       evaluations.map((r) => ({ name: `eval/${r.testSet}/${r.protocol}/${r.norm}/nme`, step: cursor.step, epoch: cursor.epoch, value: r.nme })),
     );
-    return { backend, steps: cursor.step, evaluations, seconds: (performance.now() - started) / 1000 };
+    const artifacts = await sampleArtifacts(samples);
+    return { backend, steps: cursor.step, evaluations, seconds: (performance.now() - started) / 1000, artifacts };
   } finally {
     opt.dispose();
     disposeNets(nets);

@@ -27,6 +27,7 @@ import {
   requeueExpired,
   saveCheckpoint,
   stopWorker,
+  type ArtifactInput,
   type ClaimedRun,
   type Database,
   type EvaluationInput,
@@ -64,6 +65,8 @@ export interface TrainOutcome {
   steps: number;
   evaluations: EvaluationInput[];
   seconds: number;
+  /** Stored with the results in the same transaction (the trainer's sample-prediction strips). */
+  artifacts?: ArtifactInput[];
 }
 
 export type TrainFunction = (config: RunConfig, hooks: TrainHooks) => Promise<TrainOutcome>;
@@ -417,6 +420,7 @@ async function executeRun(run: ClaimedRun, ctx: RunContext): Promise<RunOutcome>
           workerId,
           attempt: run.attempt,
           evaluations: result.evaluations,
+          artifacts: result.artifacts?.map((a) => ({ ...a, step: a.step ?? result.steps })),
           backend: result.backend,
           codeVersion: ctx.codeVersion,
           steps: result.steps,

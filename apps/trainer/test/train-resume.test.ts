@@ -49,5 +49,14 @@ describe("train() end to end", () => {
     const resumed = await train(config, { onProgress: (p) => void rest.push(p.loss), checkpoint: store });
     expect([...first, ...rest]).toEqual(straight);
     expect(resumed.evaluations.map((r) => r.nme)).toEqual(full.evaluations.map((r) => r.nme));
+    // The sample strips: one per test set, the same bytes for the same model.
+    expect(full.artifacts.map((a) => [a.kind, a.name, a.mime])).toEqual([
+      ["samples", "samples-synthetic-test-dense.png", "image/png"],
+      ["samples", "samples-common-test-time-mlp.png", "image/png"],
+      ["samples", "samples-challenging-test-time-mlp.png", "image/png"],
+    ]);
+    expect(resumed.artifacts.map((a) => Buffer.from(a.bytes).toString("base64"))).toEqual(
+      full.artifacts.map((a) => Buffer.from(a.bytes).toString("base64")),
+    );
   });
 });

@@ -99,6 +99,10 @@ describePg(`worker [postgres${postgres.skip ? `: ${postgres.skip}` : ""}]`, () =
       expect(ckpt).toMatchObject({ step: 20, bytes: null });
       expect(existsSync(ckpt.path!)).toBe(true);
       expect(readdirSync(join(dir, runId))).toEqual(["step-20-attempt-1.ckpt"]);
+      // The trainer's sample strips are stored with the results, bytes in the table.
+      const strip = run.artifacts.find((a) => a.kind === "samples")!;
+      expect(strip).toMatchObject({ name: "samples-common-fake.png", mime: "image/png", step: 20, size: 5 });
+      expect(Array.from(strip.bytes!)).toEqual([137, 80, 78, 71, 1]);
       const worker = await db.prisma.worker.findUniqueOrThrow({ where: { id: summary.workerId } });
       expect(worker.stoppedAt).not.toBeNull();
     } finally {

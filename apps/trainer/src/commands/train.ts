@@ -1,7 +1,8 @@
 /**
  * `lml train --config run.json [--out dir] [--json]`: one experiment, locally, without the database.
  * Checkpoints every epoch into the output folder and resumes from it when one is there; shows a progress
- * bar on stderr; prints the evaluation table (or, with --json, one JSON object) on stdout.
+ * bar on stderr; prints the evaluation table (or, with --json, one JSON object) on stdout. The final
+ * evaluation's sample-prediction strips are written next to evaluations.json (`samples-<set>-<protocol>.png`).
  */
 import type { Command } from "commander";
 
@@ -17,7 +18,7 @@ export function register(program: Command): void {
     .description("train one run config locally (no database), checkpointing and resuming, then print its evaluations")
     .requiredOption("--config <file>", "a RunConfig as JSON or YAML (every field but `regime` has a default)")
     .option("--out <dir>", "checkpoint and results folder (default: ${LML_DATA_DIR:-.data}/runs/<config file name>)")
-    .option("--json", "print one JSON object { config, backend, steps, seconds, evaluations } instead of the table")
+    .option("--json", "print one JSON object { config, backend, steps, seconds, evaluations, samples } instead of the table")
     .action(async (opts: TrainOptions) => {
       await runTrain(opts);
     });
@@ -83,7 +84,9 @@ async function runTrain(opts: TrainOptions): Promise<void> {
   });
 
   await mkdir(out, { recursive: true });
-  const summary = { name, config, backend: result.backend, steps: result.steps, seconds: result.seconds, evaluations: result.evaluations };
+  for (const a of result.artifacts) await writeFile(join(out, a.name), a.bytes);
+  const samples = result.artifacts.map((a) => a.name);
+  const summary = { name, config, backend: result.backend, steps: result.steps, seconds: result.seconds, evaluations: result.evaluations, samples };
   await writeFile(join(out, "evaluations.json"), JSON.stringify(summary, null, 2));
   if (opts.json) {
     process.stdout.write(JSON.stringify(summary) + "\n");

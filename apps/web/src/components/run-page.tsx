@@ -141,17 +141,23 @@ export function RunPage({ id }: { id: string }) {
         <h2>Sample predictions</h2>
         <div className="card">
           {samples.length === 0 ? (
-            <Empty title="No sample images stored" icon="face">The worker stores a strip of predictions drawn on test images when it has a renderer.</Empty>
+            <Empty title="No sample images stored" icon="face">A run stores a strip of predictions drawn on its first test images of each test set when it finishes.</Empty>
           ) : (
-            <div className="strip">
-              {samples.map((a) => (
-                <figure key={a.id}>
-                  {/* eslint-disable-next-line @next/next/no-img-element */}
-                  <img src={`/api/artifacts/${a.id}`} alt={a.name} loading="lazy" />
-                  <figcaption>{a.name}{a.step != null ? ` · step ${a.step}` : ""}</figcaption>
-                </figure>
-              ))}
-            </div>
+            <>
+              <p className="muted">
+                <span style={{ color: "#00e05a" }}>●</span> ground truth · <span style={{ color: "#ff1f4b" }}>●</span> prediction
+                (synthetic test: the model&apos;s own points; real sets: the 68 points of the protocol named in the file)
+              </p>
+              <div className="strip">
+                {samples.map((a) => (
+                  <figure key={a.id}>
+                    {/* eslint-disable-next-line @next/next/no-img-element */}
+                    <img src={`/api/artifacts/${a.id}`} alt={a.name} loading="lazy" />
+                    <figcaption>{a.name}{a.step != null ? ` · step ${a.step}` : ""}</figcaption>
+                  </figure>
+                ))}
+              </div>
+            </>
           )}
         </div>
       </section>
