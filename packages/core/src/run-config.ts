@@ -83,7 +83,7 @@ export const TrainConfigSchema = z
     batchSize: z.number().int().min(1).max(256).default(16),
     lr: z.number().positive().default(1e-3),
     weightDecay: z.number().min(0).default(0),
-    /** Loss weights: heatmap MSE, coordinate L1 (soft-argmax), label-transfer, DALN, discriminator. */
+    /** Loss weights: heatmap cross-entropy (spatial softmax vs a Gaussian target), coordinate L1 (soft-argmax), label-transfer, DALN, discriminator. */
     heatmapWeight: z.number().min(0).default(1),
     coordWeight: z.number().min(0).default(1),
     labelWeight: z.number().min(0).default(1),
