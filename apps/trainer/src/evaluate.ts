@@ -15,7 +15,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { evaluateShapes, normalisers, type EvaluationResult } from "@lml/core";
-import { LabelTransferMLP, Rng } from "./adaptation";
+import { LabelTransferMLP, Rng, type LabelTransfer } from "./adaptation";
 import { type BatchSource, epochBatches, imageTensor } from "./data";
 import type { Hourglass } from "./model";
 import { softArgmax } from "./model";
@@ -55,7 +55,7 @@ export interface SplitPredictions {
 export async function predictSplit(
   model: Hourglass,
   source: BatchSource,
-  opts: { side: number; channels: number; batchSize: number; transfer?: LabelTransferMLP; keepImages?: number },
+  opts: { side: number; channels: number; batchSize: number; transfer?: LabelTransfer; keepImages?: number },
 ): Promise<SplitPredictions> {
   const k = model.config.landmarks;
   const preds: Float32Array[] = [];
@@ -68,9 +68,9 @@ export async function predictSplit(
   for await (const batch of epochBatches(source, opts.batchSize, 0, 0, false)) {
     const outs = tf.tidy(() => {
       const out = model.forward(imageTensor(batch, opts.side, opts.channels), false);
-      const coords = softArgmax(out.heatmaps[out.heatmaps.length - 1]);
-      const px = tf.mul(coords, opts.side);
-      return opts.transfer ? [px, tf.mul(opts.transfer.apply(coords), opts.side)] : [px];
+      const last = out.heatmaps[out.heatmaps.length - 1];
+      const px = tf.mul(softArgmax(last), opts.side);
+      return opts.transfer ? [px, tf.mul(opts.transfer.predict(last), opts.side)] : [px];
     });
     preds.push(Float32Array.from(outs[0].dataSync()));
     if (outs[1]) directs.push(Float32Array.from(outs[1].dataSync()));
@@ -194,8 +194,8 @@ export interface EvaluationInputs {
   realTests: { testSet: "common" | "challenging"; source: BatchSource }[];
   /** For each iBug68 point, its nearest dense point (identity for 68-point models). */
   subset: Int32Array;
-  /** The label-transfer head of syn-real-label-adaptation, when the run has one. */
-  transfer?: LabelTransferMLP;
+  /** The label-transfer head (MLP or U-Net) of syn-real-label-adaptation, when the run has one. */
+  transfer?: LabelTransfer;
   /** The model was trained on iBug68 labels (supervised-real), so its points are iBug68 points. */
   ibugModel: boolean;
   side: number;

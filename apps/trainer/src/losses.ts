@@ -21,9 +21,9 @@ import type { CustomGradientFunc } from "@tensorflow/tfjs-core/dist/engine";
 registerAllGradients();
 
 /**
- * Standard deviation of the Gaussian heatmap targets, in heatmap cells. One cell is the usual choice
- * (Newell et al. use 1 px on 64×64 maps); wider targets blur neighbouring dense points together,
- * narrower ones give almost no gradient off-peak.
+ * Default standard deviation of the Gaussian heatmap targets, in heatmap cells (RunConfig
+ * `train.heatmapSigma`). One cell is the usual choice (Newell et al. use 1 px on 64×64 maps); wider
+ * targets blur neighbouring dense points together, narrower ones give almost no gradient off-peak.
  */
 export const HEATMAP_SIGMA = 1;
 
@@ -116,6 +116,8 @@ export function coordLoss(pred: tf.Tensor3D, target: tf.Tensor3D, heatmapSize: n
 export interface LandmarkLossWeights {
   heatmapWeight: number;
   coordWeight: number;
+  /** Gaussian target σ in heatmap cells (default HEATMAP_SIGMA). */
+  heatmapSigma?: number;
 }
 
 /**
@@ -129,7 +131,7 @@ export function landmarkLoss(
   weights: LandmarkLossWeights,
 ): { total: tf.Scalar; heatmap: tf.Scalar; coord: tf.Scalar; coords: tf.Tensor3D } {
   const [, h, w] = stacks[0].shape;
-  const maps = weights.heatmapWeight > 0 ? gaussianTargetRows(target, h, w) : null;
+  const maps = weights.heatmapWeight > 0 ? gaussianTargetRows(target, h, w, weights.heatmapSigma ?? HEATMAP_SIGMA) : null;
   let heat: tf.Scalar = tf.scalar(0);
   let coord: tf.Scalar = tf.scalar(0);
   let coords: tf.Tensor3D | null = null;

@@ -18,16 +18,21 @@
  * Source and real images of a step go through the network as one batch, so batch-norm sees both domains
  * (as in the DANN and DALN reference implementations).
  *
- * Choices not (yet) in RunConfig, fixed here: AdamW (β = 0.9/0.999, decoupled weight decay), a cosine
- * learning-rate decay from `lr` to lr/10 over the run (short CPU runs gain much from the final low-lr
- * phase), Gaussian targets with σ = 1 heatmap cell (losses.ts), the DANN discriminator's hidden width 64.
+ * The label-transfer network is `train.labelTransfer`: an MLP on coordinates or a small U-Net on heatmaps
+ * (adaptation.ts). Knobs with the study's values as defaults: `train.lrSchedule` (cosine decay from `lr`
+ * to lr/10 over the run: short CPU runs gain much from the final low-lr phase), `train.heatmapSigma`
+ * (Gaussian targets, σ = 1 heatmap cell), `train.discHidden` (DANN discriminator width, 64).
+ * Fixed here: AdamW (β = 0.9/0.999, decoupled weight decay).
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { IBUG68, RunConfigSchema, UsageError, nearestSubset, type RunConfig, type RunConfigInput } from "@lml/core";
 import {
   DomainDiscriminator,
   LabelTransferMLP,
+  LabelTransferUNet,
   Rng,
+  UNET_CHANNELS,
+  type LabelTransfer,
   dalnBlock,
   dalnDiscrepancy,
   gradReverse,
@@ -48,7 +53,7 @@ import {
 } from "./data";
 import { type EvaluationOutcome, type EvaluationRecord, evaluateModel } from "./evaluate";
 import { coordLoss, landmarkLoss } from "./losses";
-import { createHourglass, softArgmax, type Hourglass } from "./model";
+import { createHourglass, type Hourglass } from "./model";
 import { sampleArtifacts, type SampleArtifact } from "./samples";
 
 export type { EvaluationRecord } from "./evaluate";
@@ -90,8 +95,8 @@ export interface TrainResult {
 /** The networks of one run. */
 export interface Nets {
   model: Hourglass;
-  /** Label-transfer head (syn-real-label-adaptation). */
-  transfer?: LabelTransferMLP;
+  /** Label-transfer head (syn-real-label-adaptation): an MLP or a U-Net, per `train.labelTransfer`. */
+  transfer?: LabelTransfer;
   /** DANN domain discriminator (uda-discriminator). */
   discriminator?: DomainDiscriminator;
   /** For each iBug68 point, its nearest model point (identity for 68-point models). */
@@ -99,8 +104,6 @@ export interface Nets {
   /** Every trainable variable, in a fixed order (the optimiser state and checkpoints follow it). */
   variables: tf.Variable[];
 }
-
-const DISCRIMINATOR_HIDDEN = 64;
 
 /** Landmarks the model predicts: the dense synthetic scheme, or 68 for the supervised-real model. */
 export function modelPoints(config: RunConfig): number {
@@ -115,12 +118,14 @@ export function buildNets(config: RunConfig, subset: Int32Array): Nets {
   const points = modelPoints(config);
   const model = createHourglass({ ...config.model, landmarks: points }, config.seed);
   const transfer =
-    config.regime === "syn-real-label-adaptation"
-      ? new LabelTransferMLP(points, subset, config.eval.mlpHidden, config.seed + 1)
-      : undefined;
+    config.regime !== "syn-real-label-adaptation"
+      ? undefined
+      : config.train.labelTransfer === "unet"
+        ? new LabelTransferUNet(points, subset, UNET_CHANNELS, config.seed + 1)
+        : new LabelTransferMLP(points, subset, config.eval.mlpHidden, config.seed + 1);
   const discriminator =
     config.regime === "uda-discriminator"
-      ? new DomainDiscriminator(config.model.channels, DISCRIMINATOR_HIDDEN, config.seed + 2)
+      ? new DomainDiscriminator(config.model.channels, config.train.discHidden, config.seed + 2)
       : undefined;
   const variables = [...model.trainableVariables, ...(transfer?.variables ?? []), ...(discriminator?.variables ?? [])];
   return { model, transfer, discriminator, subset, variables };
@@ -192,8 +197,9 @@ export class AdamW {
   dispose(): void {}
 }
 
-/** Cosine decay from lr to lr/10 over the run. */
+/** The learning rate of `step`: `train.lrSchedule` "cosine" decays from lr to lr/10 over the run, "constant" keeps lr. */
 export function learningRate(config: RunConfig, step: number, totalSteps: number): number {
+  if (config.train.lrSchedule === "constant") return config.train.lr;
   const p = Math.min(1, step / Math.max(1, totalSteps));
   return config.train.lr * (0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * p)));
 }
@@ -243,8 +249,8 @@ export function regimeLoss(config: RunConfig, nets: Nets, input: StepInput, step
     if (!nets.transfer || !input.realCoords68) throw new Error("syn-real-label-adaptation needs a transfer net and real labels");
     // Real 68-point labels reach the backbone through the label-transfer network.
     const last = heatmaps[heatmaps.length - 1];
-    const real = softArgmax(tf.slice(last, [bs, 0, 0, 0], [br, -1, -1, -1]));
-    const label = coordLoss(nets.transfer.apply(real), input.realCoords68, last.shape[1]);
+    const real = tf.slice(last, [bs, 0, 0, 0], [br, -1, -1, -1]);
+    const label = coordLoss(nets.transfer.predict(real), input.realCoords68, last.shape[1]);
     // DALN: the task head, fed through the reversal layer, is the critic.
     const w = dalnDiscrepancy(model.head(fs), model.head(ft), dalnBlock(step, last.shape[3]));
     parts.label = label;
@@ -310,8 +316,18 @@ interface CheckpointMeta extends Cursor {
   fingerprint: string;
 }
 
+/**
+ * Train knobs added after checkpoints were first written, with the values that were hard-coded before.
+ * At these values they are left out of the fingerprint, so a checkpoint written before the knob existed
+ * (same behaviour) still resumes; any other value (e.g. labelTransfer "unet") makes it a different one.
+ */
+const LATER_TRAIN_DEFAULTS: Record<string, unknown> = { labelTransfer: "mlp", heatmapSigma: 1, lrSchedule: "cosine", discHidden: 64 };
+
 function fingerprint(config: RunConfig): string {
-  const { epochs: _epochs, ...train } = config.train;
+  const { epochs: _epochs, ...rest } = config.train;
+  const train = Object.fromEntries(
+    Object.entries(rest).filter(([k, v]) => !(k in LATER_TRAIN_DEFAULTS && LATER_TRAIN_DEFAULTS[k] === v)),
+  );
   return JSON.stringify({ regime: config.regime, seed: config.seed, model: config.model, data: config.data, train });
 }
 

@@ -4,12 +4,14 @@ import { beforeAll, describe, expect, it } from "vitest";
 import {
   DomainDiscriminator,
   LabelTransferMLP,
+  LabelTransferUNet,
   Rng,
   dalnDiscrepancy,
   gradReverse,
   nuclearNorms,
   rampLambda,
 } from "../src/adaptation";
+import { softArgmax } from "../src/model";
 
 beforeAll(async () => {
   await tf.setBackend("cpu");
@@ -122,5 +124,21 @@ describe("label transfer and discriminator", () => {
     expect(loss.dataSync()[0]).toBeGreaterThan(0);
     net.dispose();
     d.dispose();
+  });
+
+  it("the U-Net variant maps K dense heatmaps to 68 and starts as the nearest-subset selection", () => {
+    const k = 12;
+    const subset = Int32Array.from({ length: 68 }, (_, i) => (i * 5) % k);
+    const net = new LabelTransferUNet(k, subset, 8, 4);
+    const maps = tf.mul(tf.randomNormal([2, 8, 8, k], 0, 1, "float32", 9), 3) as tf.Tensor4D;
+    expect(net.heatmaps(maps).shape).toEqual([2, 8, 8, 68]);
+    const out = net.predict(maps).arraySync();
+    const dense = softArgmax(maps).arraySync();
+    // The last conv starts at 0.1 % of He scale: the output is within a tenth of a cell of the subset's.
+    for (let b = 0; b < 2; b++)
+      for (let i = 0; i < 68; i++)
+        for (let a = 0; a < 2; a++) expect(Math.abs(out[b][i][a] - dense[b][subset[i]][a])).toBeLessThan(0.0125);
+    expect(Object.keys(net.named)).toEqual([1, 2, 3, 4, 5].flatMap((i) => [`transfer-unet/w${i}`, `transfer-unet/b${i}`]));
+    net.dispose();
   });
 });

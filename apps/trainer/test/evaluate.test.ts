@@ -2,7 +2,10 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import { IBUG68_TEMPLATE } from "@lml/core";
 import { beforeAll, describe, expect, it } from "vitest";
-import { applyMlp, fitTestTimeMlp, scoreShapes, selectPoints } from "../src/evaluate";
+import { LabelTransferUNet } from "../src/adaptation";
+import type { BatchSource } from "../src/data";
+import { applyMlp, fitTestTimeMlp, predictSplit, scoreShapes, selectPoints } from "../src/evaluate";
+import { createHourglass, softArgmax } from "../src/model";
 
 beforeAll(async () => {
   await tf.setBackend("cpu");
@@ -99,5 +102,30 @@ describe("test-time MLP", () => {
     const after = scoreShapes("common", "test-time-mlp", mapped, test.gt, test.gt68, 68)[1].nme;
     expect(after).toBeLessThan(before * 0.6);
     mlp.dispose();
+  });
+});
+
+describe("direct protocol", () => {
+  it("runs the U-Net label-transfer head on the model's last heatmaps", async () => {
+    const side = 16;
+    const model = createHourglass({ inputSize: side, inputChannels: 1, stacks: 1, channels: 8, depth: 1, blocks: 1, heatmapSize: 4, landmarks: 10 }, 1);
+    const subset = Int32Array.from({ length: 68 }, (_, i) => i % 10);
+    const transfer = new LabelTransferUNet(10, subset, 4, 2);
+    const images = Float32Array.from({ length: 3 * side * side }, (_, i) => (i % 7) / 7);
+    const source: BatchSource = {
+      name: "fixed",
+      length: 3,
+      points: 10,
+      batches: () => [{ size: 3, images, landmarks: new Float32Array(60), visible: new Float32Array(30), landmarks68: new Float32Array(408) }],
+    };
+    const p = await predictSplit(model, source, { side, channels: 1, batchSize: 3, transfer });
+    const want = tf.tidy(() => {
+      const hm = model.forward(tf.tensor4d(images, [3, side, side, 1]), false).heatmaps[0];
+      return tf.mul(softArgmax(transfer.heatmaps(hm)), side).dataSync();
+    });
+    expect(p.direct).toHaveLength(3 * 68 * 2);
+    p.direct!.forEach((v, i) => expect(v).toBeCloseTo(want[i], 4));
+    model.dispose();
+    transfer.dispose();
   });
 });

@@ -25,6 +25,22 @@ describe("heatmap targets and losses", () => {
     for (let b = 0; b < 2; b++) for (let k = 0; k < 2; k++) for (let a = 0; a < 2; a++) expect(back[b][k][a]).toBeCloseTo(want[b][k][a], 3);
   });
 
+  it("σ (train.heatmapSigma) sets the target's spread", () => {
+    const spread = (sigma: number) => {
+      const t = gaussianTargetRows(coords, 16, 16, sigma);
+      // Entropy of the target rows: grows with σ.
+      return tf.neg(tf.sum(tf.mul(t, tf.log(tf.add(t, 1e-12))))).dataSync()[0];
+    };
+    expect(spread(0.5)).toBeLessThan(spread(1));
+    expect(spread(1)).toBeLessThan(spread(2));
+    const wts = { heatmapWeight: 1, coordWeight: 0 };
+    const maps = toMaps(tf.log(gaussianTargetRows(coords, 8)) as tf.Tensor3D, 8); // the σ = 1 target itself
+    const at1 = landmarkLoss([maps], coords, wts).total.dataSync()[0];
+    const at2 = landmarkLoss([maps], coords, { ...wts, heatmapSigma: 2 }).total.dataSync()[0];
+    expect(landmarkLoss([maps], coords, { ...wts, heatmapSigma: 1 }).total.dataSync()[0]).toBe(at1); // default σ = 1
+    expect(at2).toBeGreaterThan(at1 + 0.1); // σ = 1 maps are no longer the target
+  });
+
   it("the heatmap cross-entropy is smallest at the target and the coordinate L1 is in heatmap cells", () => {
     const t = gaussianTargetRows(coords, 16);
     const atTarget = heatmapLoss(tf.log(t) as tf.Tensor3D, t).dataSync()[0];

@@ -1,9 +1,21 @@
 import * as tf from "@tensorflow/tfjs-core";
-import { REGIMES, RunConfigSchema, type Regime, type RunConfig } from "@lml/core";
+import { REGIMES, RunConfigSchema, type Regime, type RunConfig, type RunConfigInput } from "@lml/core";
 import { beforeAll, describe, expect, it, vi } from "vitest";
-import { Rng } from "../src/adaptation";
+import { LabelTransferUNet, Rng } from "../src/adaptation";
+import { decodeCheckpoint } from "../src/checkpoint";
 import { initBackend } from "../src/backend/select";
-import { AdamW, buildNets, disposeNets, loadState, modelPoints, regimeLoss, saveState, trainStep, type StepInput } from "../src/train";
+import {
+  AdamW,
+  buildNets,
+  disposeNets,
+  learningRate,
+  loadState,
+  modelPoints,
+  regimeLoss,
+  saveState,
+  trainStep,
+  type StepInput,
+} from "../src/train";
 
 // A few tiny steps each; two shared cores need more than vitest's 5 s default.
 vi.setConfig({ testTimeout: 60_000 });
@@ -15,13 +27,13 @@ beforeAll(async () => {
 });
 
 /** A tiny network and an 80-point "dense" scheme, so one step takes milliseconds on the cpu backend. */
-function tinyConfig(regime: Regime, lr = 1e-3): RunConfig {
+function tinyConfig(regime: Regime, lr = 1e-3, train: RunConfigInput["train"] = {}): RunConfig {
   return RunConfigSchema.parse({
     regime,
     seed: 3,
     model: { inputSize: 32, inputChannels: 1, stacks: 2, channels: 16, depth: 1, blocks: 1, heatmapSize: 8 },
     data: { scheme: 80 },
-    train: { lr, batchSize: 4, dalnWeight: 1, discWeight: 1, labelWeight: 1 },
+    train: { lr, batchSize: 4, dalnWeight: 1, discWeight: 1, labelWeight: 1, ...train },
     eval: { mlpHidden: 16 },
   });
 }
@@ -45,9 +57,15 @@ function fixedInput(config: RunConfig, seed: number): StepInput {
 
 const subsetFor = (config: RunConfig) => Int32Array.from({ length: 68 }, (_, i) => (i * 7) % modelPoints(config));
 
+/** Every regime with default knobs, plus syn-real-label-adaptation with the U-Net label transfer. */
+const STEP_CASES: Array<[string, Regime, RunConfigInput["train"]]> = [
+  ...REGIMES.map((r): [string, Regime, RunConfigInput["train"]] => [r, r, {}]),
+  ["syn-real-label-adaptation (U-Net label transfer)", "syn-real-label-adaptation", { labelTransfer: "unet" }],
+];
+
 describe("one training step", () => {
-  it.each(REGIMES)("reduces the %s loss on a fixed batch", (regime) => {
-    const config = tinyConfig(regime);
+  it.each(STEP_CASES)("reduces the %s loss on a fixed batch", (_name, regime, train) => {
+    const config = tinyConfig(regime, 1e-3, train);
     const nets = buildNets(config, subsetFor(config));
     const opt = new AdamW(nets.variables);
     const input = fixedInput(config, 11);
@@ -61,6 +79,27 @@ describe("one training step", () => {
     expect(tf.memory().numTensors).toBe(live);
     if (regime === "syn-real-label-adaptation") expect(Object.keys(before)).toEqual(expect.arrayContaining(["label", "daln"]));
     if (regime === "uda-discriminator") expect(Object.keys(before)).toContain("domain");
+    opt.dispose();
+    disposeNets(nets);
+  });
+
+  it("trains every U-Net label-transfer variable, and its label loss falls", () => {
+    const config = tinyConfig("syn-real-label-adaptation", 1e-3, { labelTransfer: "unet" });
+    const nets = buildNets(config, subsetFor(config));
+    expect(nets.transfer).toBeInstanceOf(LabelTransferUNet);
+    expect(nets.variables).toEqual(expect.arrayContaining(nets.transfer!.variables));
+    const opt = new AdamW(nets.variables);
+    const input = fixedInput(config, 5);
+    const initial = Object.fromEntries(Object.entries(nets.transfer!.named).map(([k, v]) => [k, Float32Array.from(v.dataSync())]));
+    const before = trainStep(config, nets, opt, input, 0, config.train.lr);
+    // A variable whose gradient never arrived would keep its value (AdamW moves anything with g ≠ 0 by ≈ lr).
+    for (const [name, v] of Object.entries(nets.transfer!.named)) {
+      const now = Array.from(v.dataSync());
+      const moved = now.reduce((m, x, i) => Math.max(m, Math.abs(x - initial[name][i])), 0);
+      expect(moved, name).toBeGreaterThan(1e-4);
+    }
+    const after = tf.tidy(() => regimeLoss(config, nets, input, 0).label.dataSync()[0]);
+    expect(after).toBeLessThan(before.label);
     opt.dispose();
     disposeNets(nets);
   });
@@ -79,10 +118,14 @@ describe("one training step", () => {
 });
 
 describe("checkpoints", () => {
-  it.each(["syn-real-label-adaptation", "uda-discriminator"] as const)(
-    "a %s run resumed from its checkpoint produces the identical next loss",
-    (regime) => {
-      const config = tinyConfig(regime);
+  it.each([
+    ["syn-real-label-adaptation", {}],
+    ["syn-real-label-adaptation", { labelTransfer: "unet" }],
+    ["uda-discriminator", {}],
+  ] as const)(
+    "a %s run %j resumed from its checkpoint produces the identical next loss",
+    (regime, train) => {
+      const config = tinyConfig(regime, 1e-3, train);
       const a = buildNets(config, subsetFor(config));
       const optA = new AdamW(a.variables);
       trainStep(config, a, optA, fixedInput(config, 1), 0, 1e-3);
@@ -114,5 +157,68 @@ describe("checkpoints", () => {
     expect(() => loadState({ ...config, train: { ...config.train, lr: 0.5 } }, a, opt, bytes)).toThrow(/different configuration/);
     opt.dispose();
     disposeNets(a);
+  });
+
+  it("refuses a checkpoint of the other label-transfer variant, both ways", () => {
+    const cursor = { step: 0, epoch: 0, batchInEpoch: 0, realEpoch: 0, realBatch: 0, rng: 1 };
+    const mlp = tinyConfig("syn-real-label-adaptation");
+    const unet = tinyConfig("syn-real-label-adaptation", 1e-3, { labelTransfer: "unet" });
+    const a = buildNets(mlp, subsetFor(mlp));
+    const b = buildNets(unet, subsetFor(unet));
+    const optA = new AdamW(a.variables);
+    const optB = new AdamW(b.variables);
+    const fromMlp = saveState(mlp, a, optA, cursor);
+    const fromUnet = saveState(unet, b, optB, cursor);
+    // The U-Net's weights are in its checkpoint, under their own names.
+    expect(Object.keys(decodeCheckpoint(fromUnet).tensors)).toEqual(expect.arrayContaining(["net/transfer-unet/w1", "net/transfer-unet/b5"]));
+    expect(() => loadState(unet, b, optB, fromMlp)).toThrow(/different configuration/);
+    expect(() => loadState(mlp, a, optA, fromUnet)).toThrow(/different configuration/);
+    for (const x of [optA, optB]) x.dispose();
+    disposeNets(a);
+    disposeNets(b);
+  });
+
+  it("leaves later knobs at their old hard-coded values out of the fingerprint (older checkpoints still resume)", () => {
+    const config = tinyConfig("uda-discriminator");
+    const a = buildNets(config, subsetFor(config));
+    const opt = new AdamW(a.variables);
+    const bytes = saveState(config, a, opt, { step: 0, epoch: 0, batchInEpoch: 0, realEpoch: 0, realBatch: 0, rng: 1 });
+    const { fingerprint } = decodeCheckpoint<{ fingerprint: string }>(bytes).meta;
+    for (const k of ["labelTransfer", "heatmapSigma", "lrSchedule", "discHidden"]) expect(fingerprint).not.toContain(k);
+    for (const train of [{ heatmapSigma: 1.5 }, { lrSchedule: "constant" as const }, { discHidden: 32 }]) {
+      expect(() => loadState(tinyConfig("uda-discriminator", 1e-3, train), a, opt, bytes)).toThrow(/different configuration/);
+    }
+    opt.dispose();
+    disposeNets(a);
+  });
+});
+
+describe("training knobs", () => {
+  it("lrSchedule: cosine decays to lr/10, constant keeps lr", () => {
+    const cosine = tinyConfig("synthetic-only", 0.01);
+    const constant = tinyConfig("synthetic-only", 0.01, { lrSchedule: "constant" });
+    expect(cosine.train.lrSchedule).toBe("cosine"); // the default keeps the study's schedule
+    expect(learningRate(cosine, 0, 100)).toBeCloseTo(0.01, 8);
+    expect(learningRate(cosine, 50, 100)).toBeCloseTo(0.0055, 8);
+    expect(learningRate(cosine, 100, 100)).toBeCloseTo(0.001, 8);
+    for (const step of [0, 50, 100]) expect(learningRate(constant, step, 100)).toBe(0.01);
+  });
+
+  it("discHidden sets the discriminator's width; heatmapSigma changes the landmark loss", () => {
+    for (const [train, width] of [[{}, 64], [{ discHidden: 24 }, 24]] as const) {
+      const config = tinyConfig("uda-discriminator", 1e-3, train);
+      const nets = buildNets(config, subsetFor(config));
+      expect(nets.discriminator!.w1.shape).toEqual([config.model.channels, width]);
+      disposeNets(nets);
+    }
+    const loss = (heatmapSigma: number) => {
+      const config = tinyConfig("synthetic-only", 1e-3, { heatmapSigma });
+      const nets = buildNets(config, subsetFor(config));
+      const input = fixedInput(config, 2);
+      const l = tf.tidy(() => regimeLoss(config, nets, input, 0).heatmap.dataSync()[0]);
+      disposeNets(nets);
+      return l;
+    };
+    expect(Math.abs(loss(2) - loss(1))).toBeGreaterThan(1e-3);
   });
 });

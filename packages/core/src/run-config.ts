@@ -91,6 +91,19 @@ export const TrainConfigSchema = z
     discWeight: z.number().min(0).default(0.1),
     /** Adversarial ramp: lambda = tanh(step / rampSteps). */
     rampSteps: z.number().int().min(1).default(2000),
+    /**
+     * Label-transfer network of syn-real-label-adaptation (dense prediction -> iBug68):
+     * "mlp" = an MLP on the soft-argmax coordinates (hidden width `eval.mlpHidden`);
+     * "unet" = a small U-Net-like encoder-decoder on the dense heatmaps' spatial softmax that outputs 68
+     * heatmaps, read out by soft-argmax. Both start as the nearest-subset mapping.
+     */
+    labelTransfer: z.enum(["mlp", "unet"]).default("mlp"),
+    /** Standard deviation of the Gaussian heatmap targets, in heatmap cells (wider blurs neighbouring dense points together, narrower gives little gradient off-peak). */
+    heatmapSigma: z.number().positive().max(16).default(1),
+    /** Learning-rate schedule: "cosine" decays from lr to lr/10 over the run; "constant" keeps lr. */
+    lrSchedule: z.enum(["cosine", "constant"]).default("cosine"),
+    /** Hidden width of the DANN domain discriminator (uda-discriminator). */
+    discHidden: z.number().int().min(1).default(64),
     augment: AugmentConfigSchema.default(AugmentConfigSchema.parse({})),
   })
   .strict();
