@@ -6,7 +6,7 @@
  * (the two rows bracketing the lip seam, which separate when the jaw opens).
  */
 import { precomputed } from "./precomputed";
-import { EYE, MOUTH, MOUTH_Y, SEAM, anglesOf, headModel, lidHeights, vertexNormals, type HeadModel } from "./mesh";
+import { EYE, MOUTH, MOUTH_Y, SEAM, anglesOf, bindAngles, headModel, lidHeights, vertexNormals, type HeadModel } from "./mesh";
 
 export type CurveKind = "pair" | "symmetric" | "midline" | "point";
 export interface Curve {
@@ -28,17 +28,7 @@ export const JAW_TOP_Y = -0.02;
 
 /** Base-surface position and normal at (θ, φ) by bilinear interpolation on the grid. */
 export function surfaceAt(m: HeadModel, normals: Float32Array, theta: number, phi: number) {
-  const { phi: P, theta: T, rows, cols } = m;
-  let i = 0;
-  while (i < rows - 2 && P[i + 1] > phi) i++;
-  const fi = Math.min(1, Math.max(0, (P[i] - phi) / (P[i] - P[i + 1])));
-  let j = 0;
-  while (j < cols - 1 && T[j + 1] <= theta) j++;
-  const j1 = (j + 1) % cols;
-  const tNext = j + 1 < cols ? T[j + 1] : T[0] + 2 * Math.PI;
-  const fj = Math.min(1, Math.max(0, (theta - T[j]) / (tNext - T[j])));
-  const v = [i * cols + j, i * cols + j1, (i + 1) * cols + j, (i + 1) * cols + j1];
-  const w = [(1 - fi) * (1 - fj), (1 - fi) * fj, fi * (1 - fj), fi * fj];
+  const { v, w } = bindAngles(m, theta, phi);
   const p = [0, 0, 0], n = [0, 0, 0];
   for (let k = 0; k < 4; k++)
     for (let c = 0; c < 3; c++) {
