@@ -48,10 +48,21 @@ export function synthCacheDir(): string {
 
 /** The synthetic split a run trains (`train`) or tests (`test`) on, with `config.data.scheme` points. */
 export async function openSynthetic(config: RunConfig, split: "train" | "test"): Promise<BatchSource> {
-  const { createDataset } = await synth();
   const count = split === "train" ? config.data.syntheticTrain : config.data.syntheticTest;
+  return openGenerated(config, "synthetic", split, count, config.data.scheme);
+}
+
+/** A split rendered by @lml/synth (cached on disk): the synthetic domain, or the simulated proxy-real one. */
+async function openGenerated(
+  config: RunConfig,
+  domain: "synthetic" | "proxy-real",
+  split: keyof typeof SPLIT_SEEDS,
+  count: number,
+  points: number,
+): Promise<BatchSource> {
+  const { createDataset } = await synth();
   const ds = createDataset({
-    domain: "synthetic",
+    domain,
     split,
     count,
     seed: SPLIT_SEEDS[split],
@@ -61,9 +72,9 @@ export async function openSynthetic(config: RunConfig, split: "train" | "test"):
     cacheDir: synthCacheDir(),
   });
   return {
-    name: `synthetic-${split}`,
+    name: `${domain}-${split}`,
     length: ds.length,
-    points: config.data.scheme,
+    points,
     batches: (bs, opts) => ds.batches(bs, opts) as Iterable<Batch> | AsyncIterable<Batch>,
   };
 }
@@ -79,23 +90,7 @@ export async function openReal(config: RunConfig, split: RealSplit): Promise<Bat
     split === "train" ? config.data.realTrain : split === "common" ? config.data.realCommon : config.data.realChallenging;
   const real = config.data.real;
   if (real.source === "300w") return open300W(config, split, count);
-  const { createDataset } = await synth();
-  const ds = createDataset({
-    domain: "proxy-real",
-    split,
-    count,
-    seed: SPLIT_SEEDS[split],
-    size: config.model.inputSize,
-    channels: config.model.inputChannels,
-    scheme: config.data.scheme,
-    cacheDir: synthCacheDir(),
-  });
-  return {
-    name: `proxy-real-${split}`,
-    length: ds.length,
-    points: 68,
-    batches: (bs, opts) => ds.batches(bs, opts) as Iterable<Batch> | AsyncIterable<Batch>,
-  };
+  return openGenerated(config, "proxy-real", split, count, 68);
 }
 
 /**
