@@ -1,6 +1,7 @@
-// `npm test`: install what is missing, run every workspace's vitest tests (the DB tests on PGlite,
-// and on PostgreSQL when TEST_DATABASE_URL is set or one answers on 127.0.0.1:5432), then the
-// dashboard's browser test against a production build.
+// `npm test`: install what is missing, type-check every workspace, run every workspace's vitest tests
+// (the DB tests on PGlite, and on PostgreSQL when TEST_DATABASE_URL is set or one answers on
+// 127.0.0.1:5432), then the dashboard's browser test against a production build. Arguments are passed
+// to vitest and run only vitest (e.g. `npm test -- packages/core`).
 import { spawnSync } from "node:child_process";
 import { ensureSetup, root } from "./ensure-setup.mjs";
 
@@ -17,8 +18,11 @@ function step(label, cmd, args) {
   return r.status ?? 1;
 }
 const failures = [];
+const full = process.argv.length <= 2;
+// Next's build skips type errors (see apps/web/next.config.ts), so the types are checked here.
+if (full && step("type check", "npx", ["turbo", "run", "typecheck", "--output-logs=errors-only"]) !== 0) failures.push("typecheck");
 if (step("unit and integration tests", "npx", ["vitest", "run", ...process.argv.slice(2)]) !== 0) failures.push("vitest");
-if (process.argv.length <= 2 && step("browser test", "npm", ["run", "-s", "-w", "@lml/web", "e2e"]) !== 0) failures.push("e2e");
+if (full && step("browser test", "npm", ["run", "-s", "-w", "@lml/web", "e2e"]) !== 0) failures.push("e2e");
 if (failures.length) {
   process.stderr.write(`\nnpm test: failed: ${failures.join(", ")}\n`);
   process.exit(1);
