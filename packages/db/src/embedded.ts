@@ -67,7 +67,8 @@ function acquireFolderLock(dataDir: string, url: () => string): { write(): void;
 
 export async function startEmbeddedServer(options: EmbeddedServerOptions = {}): Promise<EmbeddedServer> {
   const memory = options.dataDir === "memory://";
-  const dataDir = memory ? "memory://" : resolve(options.dataDir ?? defaultDataDir());
+  // turbopackIgnore: a run-time data folder; without it Next traces the whole project into its build.
+  const dataDir = memory ? "memory://" : resolve(/* turbopackIgnore: true */ options.dataDir ?? defaultDataDir());
   const port = options.port ?? embeddedPort();
   const host = options.host ?? "127.0.0.1";
   if (!memory) {

@@ -40,7 +40,8 @@ export function migrationsDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.LML_MIGRATIONS_DIR) return resolve(env.LML_MIGRATIONS_DIR);
   const candidates: string[] = [];
   try {
-    candidates.push(fileURLToPath(new URL("../../../prisma/migrations", import.meta.url)));
+    // A path, not `new URL(literal, import.meta.url)`: bundlers read that as a module to resolve.
+    candidates.push(join(/* turbopackIgnore: true */ dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "prisma", "migrations"));
   } catch {
     // Bundled (e.g. by Next.js) import.meta.url may not be a file: URL; fall back to the cwd walk.
   }
