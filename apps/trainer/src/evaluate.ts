@@ -52,6 +52,15 @@ export interface SplitPredictions {
  * order. `transfer`, when given, maps the dense prediction to 68 points (`direct`). `keepImages` keeps
  * the split's first images (sample strips) so the split is not read a second time.
  */
+/**
+ * Evaluation runs for tens of seconds to minutes of synchronous tensor work: yielding a macrotask
+ * between batches and epochs lets the worker's lease heartbeat and signal handlers run (awaiting a
+ * resolved promise alone would not).
+ */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 export async function predictSplit(
   model: Hourglass,
   source: BatchSource,
@@ -77,6 +86,7 @@ export async function predictSplit(
     tf.dispose(outs);
     gts.push(batch.landmarks);
     gts68.push(batch.landmarks68);
+    await yieldToEventLoop();
     const keep = Math.min(batch.size, (opts.keepImages ?? 0) - count);
     if (keep > 0) kept.push(batch.images.slice(0, keep * plane));
     count += batch.size;
@@ -148,7 +158,7 @@ export interface MlpFitOptions {
  * → its GT 68 points, with Adam on the mean L1 error (robust to the few faces the model gets badly
  * wrong). Starts at the nearest-subset mapping (see LabelTransferMLP), so it can only learn to improve on it.
  */
-export function fitTestTimeMlp(train: SplitPredictions, subset: Int32Array, opts: MlpFitOptions): LabelTransferMLP {
+export async function fitTestTimeMlp(train: SplitPredictions, subset: Int32Array, opts: MlpFitOptions): Promise<LabelTransferMLP> {
   const mlp = new LabelTransferMLP(train.points, subset, opts.hidden, opts.seed, "test-time-mlp");
   const x = tf.div(tf.tensor3d(train.pred, [train.count, train.points, 2]), opts.side) as tf.Tensor3D;
   const y = tf.div(tf.tensor3d(train.gt68, [train.count, 68, 2]), opts.side) as tf.Tensor3D;
@@ -170,6 +180,7 @@ export function fitTestTimeMlp(train: SplitPredictions, subset: Int32Array, opts
       );
       idx.dispose();
     }
+    await yieldToEventLoop();
   }
   optimizer.dispose();
   x.dispose();
@@ -265,7 +276,7 @@ export async function evaluateModel(inp: EvaluationInputs): Promise<EvaluationOu
     }
   }
   const trainPred = await predictSplit(model, inp.realTrain, pOpts);
-  const mlp = fitTestTimeMlp(trainPred, inp.subset, { side, ...inp.mlp });
+  const mlp = await fitTestTimeMlp(trainPred, inp.subset, { side, ...inp.mlp });
   try {
     for (const { testSet, source } of inp.realTests) {
       const p = await predictSplit(model, source, testOpts);

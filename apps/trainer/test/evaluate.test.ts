@@ -79,7 +79,7 @@ describe("scoring", () => {
 });
 
 describe("test-time MLP", () => {
-  it("learns a systematic definition offset that the nearest subset cannot", { timeout: 60_000 }, () => {
+  it("learns a systematic definition offset that the nearest subset cannot", { timeout: 60_000 }, async () => {
     // 40 training faces whose "dense" prediction (70 points) is the GT moved by a point-dependent offset.
     const count = 40;
     const subset = Int32Array.from({ length: 68 }, (_, i) => i);
@@ -96,7 +96,12 @@ describe("test-time MLP", () => {
     };
     const train = make(0);
     const test = make(1);
-    const mlp = fitTestTimeMlp(train, subset, { side: 64, epochs: 60, hidden: 32, seed: 1, batchSize: 20, lr: 5e-3 });
+    // A timer (the worker's lease heartbeat, in production) must get to run while the MLP trains.
+    let ticks = 0;
+    const heartbeat = setInterval(() => ticks++, 0);
+    const mlp = await fitTestTimeMlp(train, subset, { side: 64, epochs: 60, hidden: 32, seed: 1, batchSize: 20, lr: 5e-3 });
+    clearInterval(heartbeat);
+    expect(ticks).toBeGreaterThan(0);
     const mapped = applyMlp(mlp, test.pred, 70, 64);
     const before = scoreShapes("common", "nearest-subset", selectPoints(test.pred, 70, subset), test.gt, test.gt68, 68)[1].nme;
     const after = scoreShapes("common", "test-time-mlp", mapped, test.gt, test.gt68, 68)[1].nme;
