@@ -133,6 +133,10 @@ describePg(`lml grid [postgres${postgres.skip ? `: ${postgres.skip}` : ""}]`, ()
     const cancel = await lml(["grid", "cancel", id!], env);
     expect(cancel.stdout).toBe(`grid ${id}: canceled 2 queued runs; asked 0 running runs to stop at the next step\n`);
     expect(await db.prisma.run.count({ where: { gridId: id, status: "CANCELED" } })).toBe(2);
+
+    const requeue = await lml(["grid", "requeue", id!], env);
+    expect(requeue.stdout).toBe(`grid ${id}: requeued 2 failed or canceled runs\n`);
+    expect(await db.prisma.run.count({ where: { gridId: id, status: "QUEUED" } })).toBe(2);
   }, 60_000);
 
   it("lml work --idle-exit trains the smoke grid with the real trainer and records its results", async () => {

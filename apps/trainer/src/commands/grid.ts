@@ -1,5 +1,6 @@
 /**
- * `lml grid submit <spec.yaml> [--force]`, `lml grid status <id|name>`, `lml grid cancel <id|name>`:
+ * `lml grid submit <spec.yaml> [--force]`, `lml grid status <id|name>`, `lml grid cancel <id|name>`,
+ * `lml grid requeue <id|name>`:
  * queue an ablation grid (a W&B-sweep-like YAML/JSON spec, see grids/), watch it, stop it. Workers
  * (`lml work`) drain the queue. A name refers to the newest grid of that name.
  */
@@ -27,6 +28,12 @@ export function register(program: Command): void {
     .description("cancel the grid's queued runs and stop its running ones at their next step")
     .action(async (ref: string) => {
       await cancel(ref);
+    });
+  grid
+    .command("requeue <grid>")
+    .description("put the grid's FAILED and CANCELED runs back in the queue (they resume from their checkpoints)")
+    .action(async (ref: string) => {
+      await requeue(ref);
     });
 }
 
@@ -71,6 +78,18 @@ async function status(ref: string, opts: { json?: boolean }): Promise<void> {
     return;
   }
   process.stdout.write(formatGridStatus(s) + "\n");
+}
+
+async function requeue(ref: string): Promise<void> {
+  const { requeueRun, resolveGrid } = await import("@lml/db");
+  const r = await withDb(async (db) => {
+    const grid = await resolveGrid(db.prisma, ref);
+    const runs = await db.prisma.run.findMany({ where: { gridId: grid.id, status: { in: ["FAILED", "CANCELED"] } }, select: { id: true } });
+    let requeued = 0;
+    for (const run of runs) if (await requeueRun(db.prisma, run.id)) requeued++;
+    return { gridId: grid.id, requeued };
+  });
+  process.stdout.write(`grid ${r.gridId}: requeued ${r.requeued} failed or canceled run${r.requeued === 1 ? "" : "s"}\n`);
 }
 
 async function cancel(ref: string): Promise<void> {
