@@ -1,8 +1,9 @@
 /**
  * The report's picture: per-landmark error heatmaps of several models side by side on one face
- * template, on ONE shared colour scale (so equal colours mean equal errors across panels), written as
+ * template, on ONE shared colour scale (so equal colours mean equal errors across panels; the dashboard's scale), written as
  * SVG and rasterised to PNG with sharp.
  */
+import { SCALE_STOPS, sequential as colour } from "@lml/api/colour-scale";
 import type { LandmarkScheme } from "@lml/core";
 
 export interface HeatmapPanel {
@@ -10,28 +11,6 @@ export interface HeatmapPanel {
   subtitle?: string;
   /** Mean normalised error per landmark (×100), in the scheme's order. */
   values: readonly number[];
-}
-
-// Sequential scale, pale yellow (low error) → deep red-purple (high): the dashboard's heatmap scale.
-const STOPS: Array<[number, [number, number, number]]> = [
-  [0, [255, 247, 188]],
-  [0.25, [254, 196, 79]],
-  [0.5, [236, 112, 20]],
-  [0.75, [204, 39, 46]],
-  [1, [103, 0, 31]],
-];
-
-function colour(t: number): string {
-  const x = Math.min(1, Math.max(0, Number.isFinite(t) ? t : 0));
-  for (let i = 1; i < STOPS.length; i++) {
-    const [t1, c1] = STOPS[i]!;
-    const [t0, c0] = STOPS[i - 1]!;
-    if (x <= t1) {
-      const f = (x - t0) / (t1 - t0);
-      return `rgb(${c0.map((c, k) => Math.round(c + (c1[k]! - c) * f)).join(",")})`;
-    }
-  }
-  return `rgb(${STOPS[STOPS.length - 1]![1].join(",")})`;
 }
 
 const escape = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
@@ -75,7 +54,7 @@ export function heatmapFigureSvg(scheme: LandmarkScheme, panels: readonly Heatma
   // Shared colour bar.
   const barX = width / 2 - 200;
   const barY = panelSize + 70;
-  parts.push(`<defs><linearGradient id="scale">${STOPS.map(([s]) => `<stop offset="${s * 100}%" stop-color="${colour(s)}"/>`).join("")}</linearGradient></defs>`);
+  parts.push(`<defs><linearGradient id="scale">${SCALE_STOPS.map((s) => `<stop offset="${s * 100}%" stop-color="${colour(s)}"/>`).join("")}</linearGradient></defs>`);
   parts.push(`<rect x="${barX}" y="${barY}" width="400" height="14" fill="url(#scale)" stroke="#333" stroke-width="0.5"/>`);
   parts.push(`<text x="${barX}" y="${barY + 32}" font-size="13" text-anchor="middle">${lo.toFixed(2)}</text>`);
   parts.push(`<text x="${barX + 400}" y="${barY + 32}" font-size="13" text-anchor="middle">${hi.toFixed(2)}</text>`);

@@ -1,41 +1,10 @@
-/** Colour scales for the heatmaps and series colours for the charts. */
+/** Colour scales for the heatmaps (shared with `lml report`, in @lml/api) and series colours for the charts. */
 
-type Stop = [number, [number, number, number]];
+import { diverging, sequential, SCALE_STOPS } from "@lml/api/colour-scale";
 
-// Sequential (low error = pale yellow, high = deep red-purple), readable on white and by colour-blind eyes.
-const SEQUENTIAL: Stop[] = [
-  [0, [255, 247, 188]],
-  [0.25, [254, 196, 79]],
-  [0.5, [236, 112, 20]],
-  [0.75, [204, 39, 46]],
-  [1, [103, 0, 31]],
-];
-// Diverging for A − B: blue where A is better (lower error), red where A is worse.
-const DIVERGING: Stop[] = [
-  [0, [33, 102, 172]],
-  [0.25, [103, 169, 207]],
-  [0.5, [247, 247, 247]],
-  [0.75, [239, 138, 98]],
-  [1, [178, 24, 43]],
-];
-
-function interpolate(stops: Stop[], t: number): string {
-  const x = Math.min(1, Math.max(0, Number.isFinite(t) ? t : 0));
-  for (let i = 1; i < stops.length; i++) {
-    const [t1, c1] = stops[i];
-    const [t0, c0] = stops[i - 1];
-    if (x <= t1) {
-      const f = (x - t0) / (t1 - t0);
-      return `rgb(${c0.map((c, k) => Math.round(c + (c1[k] - c) * f)).join(",")})`;
-    }
-  }
-  return `rgb(${stops[stops.length - 1][1].join(",")})`;
-}
-
-export const sequential = (t: number) => interpolate(SEQUENTIAL, t);
-export const diverging = (t: number) => interpolate(DIVERGING, t);
+export { diverging, sequential };
 export function gradientCss(scale: (t: number) => string): string {
-  return `linear-gradient(90deg, ${[0, 0.25, 0.5, 0.75, 1].map((t) => `${scale(t)} ${t * 100}%`).join(", ")})`;
+  return `linear-gradient(90deg, ${SCALE_STOPS.map((t) => `${scale(t)} ${t * 100}%`).join(", ")})`;
 }
 
 export const SERIES = ["#4f46e5", "#db2777", "#059669", "#d97706", "#0891b2", "#7c3aed", "#dc2626", "#65a30d"];
