@@ -137,6 +137,8 @@ describePg(`lml grid [postgres${postgres.skip ? `: ${postgres.skip}` : ""}]`, ()
     const requeue = await lml(["grid", "requeue", id!], env);
     expect(requeue.stdout).toBe(`grid ${id}: requeued 2 failed or canceled runs\n`);
     expect(await db.prisma.run.count({ where: { gridId: id, status: "QUEUED" } })).toBe(2);
+    // Out of the queue again: the next test's worker must find only its own grid's runs.
+    await db.prisma.run.updateMany({ where: { gridId: id }, data: { status: "CANCELED" } });
   }, 60_000);
 
   it("lml work --idle-exit trains the smoke grid with the real trainer and records its results", async () => {
