@@ -14,7 +14,7 @@
  *   syn-real-label-adaptation).
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { evaluateShapes, normalisers, type EvaluationResult } from "@lml/core";
+import { evaluateShapes, normalisers, selectSubset, type EvaluationResult } from "@lml/core";
 import { LabelTransferMLP, Rng, type LabelTransfer } from "./adaptation";
 import { type BatchSource, epochBatches, imageTensor } from "./data";
 import type { Hourglass } from "./model";
@@ -129,19 +129,6 @@ export function scoreShapes(
     const r = evaluateShapes(pred, gt, { norm: { name: norm, perImage }, points });
     return { testSet, protocol, norm, ...r };
   });
-}
-
-/** Picks points `subset` out of flat B·N·2 shapes. */
-export function selectPoints(shapes: Float32Array, points: number, subset: Int32Array): Float32Array {
-  const b = shapes.length / (2 * points);
-  const m = subset.length;
-  const out = new Float32Array(b * m * 2);
-  for (let s = 0; s < b; s++)
-    for (let i = 0; i < m; i++) {
-      out[2 * (s * m + i)] = shapes[2 * (s * points + subset[i])];
-      out[2 * (s * m + i) + 1] = shapes[2 * (s * points + subset[i]) + 1];
-    }
-  return out;
 }
 
 export interface MlpFitOptions {
@@ -283,7 +270,7 @@ export async function evaluateModel(inp: EvaluationInputs): Promise<EvaluationOu
       const viaMlp = applyMlp(mlp, p.pred, k, side);
       if (is68) out.push(...scoreShapes(testSet, "direct", p.pred, p.gt, p.gt68, 68));
       else if (p.direct) out.push(...scoreShapes(testSet, "direct", p.direct, p.gt, p.gt68, 68));
-      out.push(...scoreShapes(testSet, "nearest-subset", selectPoints(p.pred, k, inp.subset), p.gt, p.gt68, 68));
+      out.push(...scoreShapes(testSet, "nearest-subset", selectSubset(p.pred, k, inp.subset), p.gt, p.gt68, 68));
       out.push(...scoreShapes(testSet, "test-time-mlp", viaMlp, p.gt, p.gt68, 68));
       if (is68) sample(testSet, "direct", p, p.pred, 68, p.gt, 68);
       else sample(testSet, "test-time-mlp", p, viaMlp, 68, p.gt, 68);

@@ -4,7 +4,8 @@ import { IBUG68_TEMPLATE } from "@lml/core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { LabelTransferUNet } from "../src/adaptation";
 import type { BatchSource } from "../src/data";
-import { applyMlp, fitTestTimeMlp, predictSplit, scoreShapes, selectPoints } from "../src/evaluate";
+import { selectSubset } from "@lml/core";
+import { applyMlp, fitTestTimeMlp, predictSplit, scoreShapes } from "../src/evaluate";
 import { createHourglass, softArgmax } from "../src/model";
 
 beforeAll(async () => {
@@ -74,7 +75,7 @@ describe("scoring", () => {
     const d = Math.hypot(g68[72] - g68[90], g68[73] - g68[91]);
     expect(io.nme).toBeCloseTo((100 * 2) / 3 / d, 4);
     expect(ip.nme).toBeGreaterThan(io.nme); // pupils are closer than outer corners
-    expect(Array.from(selectPoints(dense, 3, Int32Array.from([2, 0])))).toEqual([30, 30, 10, 10]);
+    expect(Array.from(selectSubset(dense, 3, Int32Array.from([2, 0])))).toEqual([30, 30, 10, 10]);
   });
 });
 
@@ -103,7 +104,7 @@ describe("test-time MLP", () => {
     clearInterval(heartbeat);
     expect(ticks).toBeGreaterThan(0);
     const mapped = applyMlp(mlp, test.pred, 70, 64);
-    const before = scoreShapes("common", "nearest-subset", selectPoints(test.pred, 70, subset), test.gt, test.gt68, 68)[1].nme;
+    const before = scoreShapes("common", "nearest-subset", selectSubset(test.pred, 70, subset), test.gt, test.gt68, 68)[1].nme;
     const after = scoreShapes("common", "test-time-mlp", mapped, test.gt, test.gt68, 68)[1].nme;
     expect(after).toBeLessThan(before * 0.6);
     mlp.dispose();
