@@ -20,6 +20,7 @@
  */
 import { expandGrid, UsageError, type GridSpec } from "@lml/core";
 import { Prisma, type PrismaClient } from "./generated/prisma/client";
+import type { NewEvaluation } from "./repositories/evaluations";
 
 type Db = PrismaClient;
 type Tx = Prisma.TransactionClient;
@@ -398,22 +399,11 @@ export async function requeueExpired(prisma: Db): Promise<RequeueResult> {
 // Finishing a run
 // ---------------------------------------------------------------------------------------------------
 
-/** Mirrors the Evaluation model (the trainer's EvaluationRecord). */
-export interface EvaluationInput {
-  testSet: string;
-  protocol: string;
-  norm: string;
-  nme: number;
-  auc8: number;
-  fr8: number;
-  auc10: number;
-  fr10: number;
-  count: number;
-  perLandmark?: number[];
-  perImage?: number[];
-  cedX?: number[];
-  cedY?: number[];
-}
+/**
+ * One evaluation as the trainer hands it over: the repositories' NewEvaluation (the Evaluation model's
+ * fields); its `attempt` is ignored here, completeRun stamps the attempt that holds the lease.
+ */
+export type EvaluationInput = NewEvaluation;
 
 export interface ArtifactInput {
   kind: string;
