@@ -85,7 +85,7 @@ async function main() {
     stdio: ["ignore", "inherit", "inherit"],
     env,
   });
-  const worker = spawn(process.execPath, ["--import", "tsx", join(root, "apps/trainer/src/cli.ts"), "work"], {
+  const worker = spawn(process.execPath, ["--import", "tsx", join(root, "apps/cli/src/cli.ts"), "work"], {
     cwd: root,
     stdio: ["ignore", "inherit", "inherit"],
     env,

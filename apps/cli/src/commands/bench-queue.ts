@@ -38,7 +38,7 @@ async function benchQueue(opts: BenchOptions): Promise<void> {
   const { randomBytes } = await import("node:crypto");
   const pg = (await import("pg")).default;
   const db = await import("@lml/db");
-  const { runWorker } = await import("../worker");
+  const { runWorker } = await import("@lml/training/worker");
   const pino = (await import("pino")).default;
 
   const server = await pickServer(db);

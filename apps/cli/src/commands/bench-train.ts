@@ -12,7 +12,7 @@
  * `--json` prints ONE line:
  * {"backend","trainImagesPerSec","inferImagesPerSec","flopsPerImage","params","batch",
  *  "model":{"input":[H,W,C],"stacks","channels","depth","landmarks","heatmap":[h,w]}}
- * The PyTorch reference for the same network is apps/trainer/bench/pytorch_hourglass.py.
+ * The PyTorch reference for the same network is packages/training/bench/pytorch_hourglass.py.
  */
 import type { Command } from "commander";
 
@@ -68,8 +68,8 @@ async function benchTrain(opts: BenchOptions): Promise<void> {
   const warmup = int("warmup", opts.warmup, 0);
 
   const tf = await import("@tensorflow/tfjs-core");
-  const { initBackend } = await import("../backend/select");
-  const { createHourglass } = await import("../model");
+  const { initBackend } = await import("@lml/training/backend");
+  const { createHourglass } = await import("@lml/training/model");
   const backend = await initBackend(opts.backend ?? process.env.LML_BACKEND, opts.json ? () => {} : undefined);
 
   const model = createHourglass(cfg, 1);

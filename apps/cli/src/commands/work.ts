@@ -41,7 +41,7 @@ async function runWork(opts: WorkOptions): Promise<void> {
   if (!Number.isFinite(leaseSeconds) || leaseSeconds < 1)
     throw new UsageError(`--lease: expected a number of seconds ≥ 1, got "${opts.lease}"`);
 
-  const { createLogger, defaultWorkerId, openQueueDatabase, runWorker } = await import("../worker");
+  const { createLogger, defaultWorkerId, openQueueDatabase, runWorker } = await import("@lml/training/worker");
   const log = createLogger();
   const db = await openQueueDatabase();
   if (db.kind === "pglite")
@@ -68,7 +68,7 @@ async function runWork(opts: WorkOptions): Promise<void> {
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
 
-  const { train } = await import("../train");
+  const { train } = await import("@lml/training");
   const summary = await runWorker({
     prisma: db.prisma,
     train,

@@ -20,7 +20,7 @@ function lml(url: string, ...args: string[]): Promise<{ status: number; stdout: 
   return new Promise((done) => {
     execFile(
       process.execPath,
-      ["--import", "tsx", join(root, "apps/trainer/src/cli.ts"), ...args],
+      ["--import", "tsx", join(root, "apps/cli/src/cli.ts"), ...args],
       { cwd: root, encoding: "utf8", env: { ...process.env, DATABASE_URL: url }, timeout: 60_000 },
       (err, stdout, stderr) => done({ status: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );

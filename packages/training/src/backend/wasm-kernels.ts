@@ -1,7 +1,7 @@
 /**
  * Replacement and missing gradient kernels for @tensorflow/tfjs-backend-wasm 4.22 (Node, one thread).
  *
- * Why each exists (measurements: apps/trainer/bench/README.md and the comments below):
+ * Why each exists (measurements: packages/training/bench/README.md and the comments below):
  *  - Conv2DBackpropFilter: not implemented by the wasm backend at all. We compute it as one forward
  *    convolution (XNNPACK) over transposed copies of x and dy, or for 1×1 filters as one matrix
  *    product (see below).

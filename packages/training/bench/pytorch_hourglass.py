@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""PyTorch reference for `lml bench train`: the same stacked HourglassNet (apps/trainer/src/model.ts),
+"""PyTorch reference for `lml bench train`: the same stacked HourglassNet (packages/training/src/model.ts),
 the same shapes, the same training step (forward in training mode, MSE on every stack's heatmaps,
 backward, Adam), timed on ONE thread to compare like for like with tfjs-wasm (single-threaded in Node).
 
 A benchmark reference only, not a product dependency. Needs Debian's python3-torch:
     apt-get install -y python3-torch
-    /usr/bin/python3 apps/trainer/bench/pytorch_hourglass.py [--threads 1] [--batch 16] [--steps 5] ...
+    /usr/bin/python3 packages/training/bench/pytorch_hourglass.py [--threads 1] [--batch 16] [--steps 5] ...
 Prints ONE JSON line in the format of `lml bench train --json` (backend "pytorch-cpu").
 
 Layout differences that do not change the arithmetic: PyTorch is NCHW, tfjs NHWC; the stride-2 7×7

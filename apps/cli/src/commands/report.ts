@@ -76,7 +76,7 @@ export function register(program: Command): void {
       const metric = pick("metric", opts.metric, METRICS);
       const { resolveGrid } = await import("@lml/db");
       const { loadStudyTables, exportTables } = await import("@lml/api");
-      const { openQueueDatabase } = await import("../worker");
+      const { openQueueDatabase } = await import("@lml/training/worker");
       const db = await openQueueDatabase();
       try {
         const grid = await resolveGrid(db.prisma, opts.grid);

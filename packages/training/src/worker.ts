@@ -36,7 +36,7 @@ import {
 } from "@lml/db";
 import pino, { type Logger } from "pino";
 
-// --- The training function's contract (apps/trainer/src/train.ts implements it) ---------------------
+// --- The training function's contract (train.ts implements it) ---------------------
 
 export interface TrainProgress {
   step: number;

@@ -49,8 +49,8 @@ async function runTrain(opts: TrainOptions): Promise<void> {
   const name = basename(file, extname(file));
   const out = resolve(opts.out ?? join(process.env.LML_DATA_DIR ?? ".data", "runs", name));
 
-  const { train } = await import("../train");
-  const { folderCheckpointStore } = await import("../checkpoint");
+  const { train } = await import("@lml/training");
+  const { folderCheckpointStore } = await import("@lml/training/checkpoint");
   const { SingleBar } = await import("cli-progress");
 
   const store = folderCheckpointStore(out);

@@ -38,7 +38,7 @@ export function register(program: Command): void {
 }
 
 async function withDb<T>(f: (db: import("@lml/db").Database) => Promise<T>): Promise<T> {
-  const { openQueueDatabase } = await import("../worker");
+  const { openQueueDatabase } = await import("@lml/training/worker");
   const db = await openQueueDatabase();
   try {
     return await f(db);
