@@ -2,7 +2,9 @@
  * `@lml/core/browser`: everything that runs in a browser bundle (no node:fs, no sharp), for the
  * dashboard's client components. The Node-only parts (.pts files, the 300-W loader) are in "@lml/core".
  */
+export * from "./study";
 export * from "./run-config";
+export * from "./run-config-rules";
 export * from "./errors";
 export * from "./scheme";
 export * from "./ibug68";

@@ -65,11 +65,15 @@ export interface GridCell {
 
 type AnySchema = z.ZodType;
 
+/** The schema under defaults, optionals and transforms (a pipe's input side: RunConfigSchema's fields). */
 function unwrap(schema: AnySchema): AnySchema {
-  let s = schema as AnySchema & { _zod: { def: { type: string; innerType?: AnySchema } } };
-  while (["default", "optional", "nullable", "prefault"].includes(s._zod.def.type) && s._zod.def.innerType)
-    s = s._zod.def.innerType as typeof s;
-  return s;
+  let s = schema as AnySchema & { _zod: { def: { type: string; innerType?: AnySchema; in?: AnySchema } } };
+  for (;;) {
+    const def = s._zod.def;
+    if (["default", "optional", "nullable", "prefault"].includes(def.type) && def.innerType) s = def.innerType as typeof s;
+    else if (def.type === "pipe" && def.in) s = def.in as typeof s;
+    else return s;
+  }
 }
 
 function objectShape(schema: AnySchema): Record<string, AnySchema> | null {
@@ -126,6 +130,9 @@ function describeIssue(base: string, issue: z.core.$ZodIssue, input: unknown): s
       return issue.origin === "number" || issue.origin === "int"
         ? `${at}: must be ${issue.inclusive ? "≤" : "<"} ${issue.maximum}, got ${show(value)}`
         : `${at}: ${issue.message}`;
+    case "custom":
+      // A cross-field rule (run-config-rules.ts): its message already names the other fields.
+      return `${at}: ${issue.message}`;
     case "unrecognized_keys":
       return issue.keys.map((k) => `${joinPath(at === "(top level)" ? "" : at, [k])}: unknown field`).join("; ");
     case "invalid_union": {

@@ -1,4 +1,6 @@
+export * from "./study";
 export * from "./run-config";
+export * from "./run-config-rules";
 export * from "./errors";
 export * from "./scheme";
 export * from "./ibug68";

@@ -1,13 +1,11 @@
-import { UsageError } from "./errors";
-import { IBUG68_LEFT_EYE, IBUG68_OUTER_EYE_CORNERS, IBUG68_RIGHT_EYE } from "./ibug68";
-
 /**
  * Landmark accuracy metrics in the seed study's ×100 convention: an NME of 3.61 means 3.61 % of the
  * normalising distance. AUC, failure rate and the CED's y values are fractions in [0, 1]; thresholds
  * (AUC@8, FR@10, CED x) are in the ×100 NME scale.
  */
-export const NORM_KINDS = ["inter-pupil", "inter-ocular", "bbox"] as const;
-export type NormKind = (typeof NORM_KINDS)[number];
+import { UsageError } from "./errors";
+import { IBUG68_LEFT_EYE, IBUG68_OUTER_EYE_CORNERS, IBUG68_RIGHT_EYE } from "./ibug68";
+import { NORM_KINDS, type NormKind } from "./study";
 
 /**
  * How to normalise each image's errors:

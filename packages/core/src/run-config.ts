@@ -1,18 +1,15 @@
 import { z } from "zod";
+import { DB_INT_MAX, runConfigProblems } from "./run-config-rules";
+import { REGIMES } from "./study";
 
 /**
  * The configuration of one training run: every knob the trainer has, with its default.
  * Shared by `lml train --config`, grid specs (whose cells are partial RunConfigs), the worker and the
  * dashboard. Units: images are square, sizes in pixels; learning rates per optimiser step.
+ * Rules that combine fields (the model's shape, step and memory bounds) are in run-config-rules.ts;
+ * RunConfigSchema applies them, so every entry point rejects the same configs.
  */
-export const REGIMES = [
-  "synthetic-only",
-  "syn-real-label-adaptation",
-  "uda-discriminator",
-  "supervised-real",
-] as const;
 export const RegimeSchema = z.enum(REGIMES);
-export type Regime = z.infer<typeof RegimeSchema>;
 
 export const ModelConfigSchema = z
   .object({
@@ -32,7 +29,6 @@ export const ModelConfigSchema = z
     heatmapSize: z.number().int().min(8).max(128).default(16),
   })
   .strict();
-export type ModelConfig = z.infer<typeof ModelConfigSchema>;
 
 export const AugmentConfigSchema = z
   .object({
@@ -47,6 +43,9 @@ export const AugmentConfigSchema = z
   })
   .strict();
 
+/** A path: at least one character that is not white space. */
+const NonBlank = z.string().regex(/\S/, { error: "must name a file or folder" });
+
 export const RealDataSchema = z.discriminatedUnion("source", [
   /** Simulated stand-in for 300-W from @lml/synth (labelled as simulated everywhere it is shown). */
   z.object({ source: z.literal("proxy-real") }).strict(),
@@ -54,10 +53,10 @@ export const RealDataSchema = z.discriminatedUnion("source", [
   z
     .object({
       source: z.literal("300w"),
-      dir: z.string().min(1),
-      trainList: z.string().optional(),
-      commonList: z.string().optional(),
-      challengingList: z.string().optional(),
+      dir: NonBlank,
+      trainList: NonBlank.optional(),
+      commonList: NonBlank.optional(),
+      challengingList: NonBlank.optional(),
     })
     .strict(),
 ]);
@@ -67,19 +66,21 @@ export const DataConfigSchema = z
     /** Dense synthetic scheme (point count) the model predicts; 68 for the supervised-real regime. */
     scheme: z.number().int().min(68).max(2000).default(490),
     /** Synthetic training images (rendered once, cached). */
-    syntheticTrain: z.number().int().min(1).default(2000),
-    syntheticTest: z.number().int().min(1).default(200),
+    syntheticTrain: z.number().int().min(1).max(DB_INT_MAX).default(2000),
+    /** Test images; Evaluation.count stores it (a 32-bit integer column, as every count below). */
+    syntheticTest: z.number().int().min(1).max(DB_INT_MAX).default(200),
     /** Real (or proxy-real) images: training split (labels used only by regimes that may). */
-    realTrain: z.number().int().min(1).default(500),
-    realCommon: z.number().int().min(1).default(200),
-    realChallenging: z.number().int().min(1).default(100),
+    realTrain: z.number().int().min(1).max(DB_INT_MAX).default(500),
+    realCommon: z.number().int().min(1).max(DB_INT_MAX).default(200),
+    realChallenging: z.number().int().min(1).max(DB_INT_MAX).default(100),
     real: RealDataSchema.default({ source: "proxy-real" }),
   })
   .strict();
 
 export const TrainConfigSchema = z
   .object({
-    epochs: z.number().int().min(1).default(10),
+    /** Passes over the labelled split; epochs × batches per epoch must fit Run.step (see run-config-rules). */
+    epochs: z.number().int().min(1).max(DB_INT_MAX).default(10),
     batchSize: z.number().int().min(1).max(256).default(16),
     lr: z.number().positive().default(1e-3),
     weightDecay: z.number().min(0).default(0),
@@ -90,20 +91,37 @@ export const TrainConfigSchema = z
     dalnWeight: z.number().min(0).default(0.1),
     discWeight: z.number().min(0).default(0.1),
     /** Adversarial ramp: lambda = tanh(step / rampSteps). */
-    rampSteps: z.number().int().min(1).default(2000),
+    rampSteps: z.number().int().min(1).max(DB_INT_MAX).default(2000),
     /**
      * Label-transfer network of syn-real-label-adaptation (dense prediction -> iBug68):
-     * "mlp" = an MLP on the soft-argmax coordinates (hidden width `eval.mlpHidden`);
+     * "mlp" = an MLP on the soft-argmax coordinates (hidden width `train.transferHidden`);
      * "unet" = a small U-Net-like encoder-decoder on the dense heatmaps' spatial softmax that outputs 68
-     * heatmaps, read out by soft-argmax. Both start as the nearest-subset mapping.
+     * heatmaps, read out by soft-argmax (`train.unetChannels` feature channels). Both start as the
+     * nearest-subset mapping.
      */
     labelTransfer: z.enum(["mlp", "unet"]).default("mlp"),
+    /**
+     * Hidden width of the "mlp" label-transfer net. Left out, it is `eval.mlpHidden`: the width was read
+     * from there before this knob existed, so configs written then train the same network.
+     */
+    transferHidden: z.number().int().min(8).max(4096).optional(),
+    /** Feature channels of the "unet" label-transfer net: small, it works at heatmap resolution (8×8 in the seed study). */
+    unetChannels: z.number().int().min(1).max(1024).default(32),
     /** Standard deviation of the Gaussian heatmap targets, in heatmap cells (wider blurs neighbouring dense points together, narrower gives little gradient off-peak). */
     heatmapSigma: z.number().positive().max(16).default(1),
     /** Learning-rate schedule: "cosine" decays from lr to lr/10 over the run; "constant" keeps lr. */
     lrSchedule: z.enum(["cosine", "constant"]).default("cosine"),
     /** Hidden width of the DANN domain discriminator (uda-discriminator). */
-    discHidden: z.number().int().min(1).default(64),
+    discHidden: z.number().int().min(1).max(4096).default(64),
+    /**
+     * Landmarks per DALN step: the nuclear-norm discrepancy needs an SVD of a batch × landmarks matrix,
+     * so each step takes one block of this many landmarks in turn (block = step mod #blocks), which
+     * bounds the SVD's cost on dense schemes.
+     */
+    dalnBlock: z.number().int().min(1).max(2000).default(64),
+    /** AdamW's moment decay rates (Kingma & Ba's defaults, which the study used). */
+    adamBeta1: z.number().min(0).lt(1).default(0.9),
+    adamBeta2: z.number().min(0).lt(1).default(0.999),
     augment: AugmentConfigSchema.default(AugmentConfigSchema.parse({})),
   })
   .strict();
@@ -113,21 +131,42 @@ export const EvalConfigSchema = z
     /** Evaluate every N epochs during training (0 = only at the end). */
     everyEpochs: z.number().int().min(0).default(0),
     /** Test-time MLP (dense -> iBug68) training epochs and hidden width. */
-    mlpEpochs: z.number().int().min(1).default(200),
-    mlpHidden: z.number().int().min(8).default(256),
+    mlpEpochs: z.number().int().min(1).max(DB_INT_MAX).default(200),
+    mlpHidden: z.number().int().min(8).max(4096).default(256),
+    /**
+     * Images per inference batch when predicting the test splits. Inference uses the batch-norm running
+     * statistics, so it changes speed and memory, not the numbers.
+     */
+    batchSize: z.number().int().min(1).max(256).default(32),
+    /** Test images drawn per test set in the final evaluation's sample strips (0 = no strips). */
+    sampleImages: z.number().int().min(0).max(64).default(8),
   })
   .strict();
 
-export const RunConfigSchema = z
+/** The fields of a RunConfig, each checked alone (grid specs check partial cells against these). */
+export const RunConfigFieldsSchema = z
   .object({
     regime: RegimeSchema,
-    seed: z.number().int().min(0).default(1),
+    /** Stored in Run.seed (a 32-bit integer column). */
+    seed: z.number().int().min(0).max(DB_INT_MAX).default(1),
     model: ModelConfigSchema.default(ModelConfigSchema.parse({})),
     data: DataConfigSchema.default(DataConfigSchema.parse({})),
     train: TrainConfigSchema.default(TrainConfigSchema.parse({})),
     eval: EvalConfigSchema.default(EvalConfigSchema.parse({})),
   })
   .strict();
-export type RunConfig = z.infer<typeof RunConfigSchema>;
+
+/**
+ * A whole RunConfig: the fields, the rules that combine them (run-config-rules.ts; each error names the
+ * fields and the rule), and the defaults that come from another field (`train.transferHidden`).
+ */
+export const RunConfigSchema = RunConfigFieldsSchema.superRefine((config, ctx) => {
+  for (const p of runConfigProblems(config)) ctx.addIssue({ code: "custom", path: p.path, message: p.message, input: config });
+}).transform((config) => ({
+  ...config,
+  train: { ...config.train, transferHidden: config.train.transferHidden ?? config.eval.mlpHidden },
+}));
+export type RunConfig = z.output<typeof RunConfigSchema>;
 /** What a user writes: every field but the regime may be left out. */
 export type RunConfigInput = z.input<typeof RunConfigSchema>;
+export type ModelConfig = RunConfig["model"];

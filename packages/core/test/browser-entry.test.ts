@@ -22,10 +22,13 @@ describe("@lml/core/browser", () => {
   it("pulls in no Node built-ins and no sharp, so client bundles can use it", () => {
     expect([...externalImports("browser.ts")].sort()).toEqual(["jstat", "yaml", "zod"]);
   });
+  it("keeps the study vocabulary free of imports, for client components that need only the lists", () => {
+    expect([...externalImports("study.ts")]).toEqual([]);
+  });
   it("exports the same browser-safe API as the main entry", async () => {
     const browser = await import("../src/browser");
     const main = await import("../src");
-    for (const name of ["IBUG68", "evaluateShapes", "comparePaired", "parseGridSpec", "expandGrid", "parsePts", "nearestSubset"])
+    for (const name of ["IBUG68", "evaluateShapes", "comparePaired", "parseGridSpec", "expandGrid", "parsePts", "nearestSubset", "REGIMES", "RunConfigSchema", "assertModelConfig"])
       expect((browser as Record<string, unknown>)[name]).toBe((main as Record<string, unknown>)[name]);
   });
 });

@@ -1,5 +1,8 @@
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { RunConfigSchema, UsageError, expandGrid, parseGridSpec, validateGridSpec } from "../src";
+import { REGIMES, RunConfigSchema, UsageError, expandGrid, parseGridSpec, validateGridSpec } from "../src";
 
 const seedStudy = `
 name: seed-study
@@ -77,13 +80,25 @@ describe("grid specs", () => {
     ["no name", "method: grid\nparameters: { seed: [1] }\n" + withRegime, "g.yaml: name: expected string, got nothing"],
     ["an unknown top-level field", head + "parameters: { seed: [1] }\nworkers: 3\n" + withRegime, "g.yaml: workers: unknown field"],
     ["a malformed parameter", head + "parameters:\n  seed: { vals: [1] }\n" + withRegime, "g.yaml: parameters.seed: expected a list of values, { values: [...] } or { value: ... }, got {\"vals\":[1]}"],
+    ["an inconsistent model in a cell", head + "parameters:\n  model.depth: [2, 4]\ndefaults: { regime: synthetic-only, model: { heatmapSize: 8 } }\n", "g.yaml: cell 1 (model.depth=4): model.heatmapSize: 8 must be divisible by 2^model.depth = 16 (model.depth: 4)"],
+    ["an inconsistent model in the defaults", head + "parameters:\n  seed: [1]\ndefaults: { regime: synthetic-only, model: { heatmapSize: 8, depth: 4 } }\n", "g.yaml: cell 0 (seed=1): model.heatmapSize: 8 must be divisible by 2^model.depth = 16 (model.depth: 4)"],
     ["a top-level list", "- 1\n- 2\n", "g.yaml: expected a mapping at the top level, got [1,2]"],
     ["broken YAML", "name: g\nparameters: { seed: [1, 2\n", /^g\.yaml:\d+:\d+: not valid YAML\/JSON: \S/],
     ["a duplicate key", head + "parameters: { seed: [1] }\nname: h\n" + withRegime, /^g\.yaml:4:1: not valid YAML\/JSON: Map keys must be unique$/],
   ])("rejects %s, naming the field and value", (_, text, message) => {
-    const call = () => parseGridSpec(text, "g.yaml");
+    const call = () => expandGrid(parseGridSpec(text, "g.yaml"), "g.yaml");
     expect(call).toThrow(UsageError);
     expect(call).toThrow(message);
+  });
+
+  it("expands the repository's seed study to its 12 runs, the model rules included", () => {
+    const file = join(dirname(fileURLToPath(import.meta.url)), "../../../grids/seed-study.yaml");
+    const cells = expandGrid(parseGridSpec(readFileSync(file, "utf8"), "seed-study.yaml"), "seed-study.yaml");
+    expect(cells.map((c) => c.name)).toEqual(
+      [1, 2, 3].flatMap((seed) => REGIMES.map((regime) => `seed-study/seed=${seed},regime=${regime}`)),
+    );
+    expect(cells.every((c) => c.config.regime === c.regime && c.config.seed === c.seed)).toBe(true);
+    expect(cells[1].config.train).toMatchObject({ transferHidden: 64, labelTransfer: "mlp" }); // eval.mlpHidden: 64, as trained before the knob
   });
 
   it("validates already-parsed objects (the dashboard's path) the same way", () => {

@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest";
+import {
+  EVAL_NORMS,
+  METRICS,
+  METRIC_INFO,
+  NORM_KINDS,
+  NORM_LABELS,
+  PROTOCOLS,
+  PROTOCOL_LABELS,
+  REGIMES,
+  REGIME_TRAITS,
+  RUN_STATUSES,
+  ACTIVE_STATUSES,
+  TERMINAL_STATUSES,
+  TEST_SETS,
+  TEST_SET_INFO,
+  bestProtocol,
+  lowerIsBetter,
+  modelPoints,
+  protocolFallback,
+  streamsRealImages,
+} from "../src/study";
+
+describe("study vocabulary", () => {
+  it("describes each regime's data and networks", () => {
+    expect(REGIMES.filter(streamsRealImages)).toEqual(["syn-real-label-adaptation", "uda-discriminator"]);
+    expect(REGIMES.filter((r) => REGIME_TRAITS[r].needsTransferNet)).toEqual(["syn-real-label-adaptation"]);
+    expect(REGIMES.filter((r) => REGIME_TRAITS[r].needsDiscriminator)).toEqual(["uda-discriminator"]);
+    expect(REGIMES.filter((r) => REGIME_TRAITS[r].usesRealLabels)).toEqual(["syn-real-label-adaptation", "supervised-real"]);
+    expect(REGIMES.map((r) => modelPoints(r, 490))).toEqual([490, 490, 490, 68]);
+  });
+
+  it("labels every member of every list", () => {
+    for (const r of REGIMES) expect(REGIME_TRAITS[r].label).toBeTruthy();
+    for (const t of TEST_SETS) expect(TEST_SET_INFO[t].label).toBeTruthy();
+    for (const p of PROTOCOLS) expect(PROTOCOL_LABELS[p]).toBeTruthy();
+    for (const n of NORM_KINDS) expect(NORM_LABELS[n]).toBeTruthy();
+    for (const m of METRICS) expect(METRIC_INFO[m].label).toBeTruthy();
+    expect(EVAL_NORMS.every((n) => NORM_KINDS.includes(n))).toBe(true);
+  });
+
+  it("falls back to protocols that need no mapping", () => {
+    expect(protocolFallback("nearest-subset", "synthetic-test")).toEqual(["nearest-subset", "direct", "dense"]);
+    expect(protocolFallback("test-time-mlp", "common")).toEqual(["test-time-mlp", "direct"]);
+    expect(bestProtocol(["direct", "nearest-subset", "dense"])).toBe("nearest-subset");
+    expect(bestProtocol(["dense"])).toBe("dense");
+  });
+
+  it("knows which way each metric improves and which statuses are finished", () => {
+    expect(METRICS.filter(lowerIsBetter)).toEqual(["nme", "fr8", "fr10"]);
+    expect([...ACTIVE_STATUSES, ...TERMINAL_STATUSES].sort()).toEqual([...RUN_STATUSES].sort());
+  });
+});
