@@ -12,4 +12,5 @@ export * from "./subset";
 export * from "./metrics";
 export * from "./stats";
 export * from "./grid-spec";
+export * from "./face-framing";
 export { parsePts, formatPts, PTS_TO_PIXEL_OFFSET } from "./pts-text";

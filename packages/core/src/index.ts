@@ -10,3 +10,4 @@ export * from "./stats";
 export * from "./pts";
 export * from "./dataset-300w";
 export * from "./grid-spec";
+export * from "./face-framing";
