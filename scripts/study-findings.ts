@@ -6,15 +6,14 @@
  *
  *   DATABASE_URL=… node --import tsx scripts/study-findings.ts <grid id|name> [norm]
  */
-import { comparePaired, summarize } from "@lml/core";
+import { comparePaired, DEFAULT_NORM, REGIMES, RunConfigSchema, summarize, TABLE_PROTOCOLS, TEST_SET_INFO, TEST_SETS } from "@lml/core";
 import { connectDatabase, resolveGrid } from "@lml/db";
 
-const REGIMES = ["synthetic-only", "syn-real-label-adaptation", "uda-discriminator", "supervised-real"] as const;
-const REAL_SETS = ["common", "challenging"] as const;
+const REAL_SETS = TEST_SETS.filter((t) => TEST_SET_INFO[t].domain === "real");
 const fmt = (x: number, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : "–");
 
 async function main() {
-  const [ref = "seed-study", norm = "inter-pupil"] = process.argv.slice(2);
+  const [ref = "seed-study", norm = DEFAULT_NORM] = process.argv.slice(2);
   const db = await connectDatabase();
   try {
     const grid = await resolveGrid(db.prisma, ref);
@@ -54,7 +53,7 @@ async function main() {
     console.log(`# Paired differences, grid ${grid.name} (${grid.id}), ${norm}, NME A − B (negative: A better)\n`);
     console.log(`## Finding 1: syn+real with label adaptation vs the others`);
     for (const set of REAL_SETS) {
-      for (const protocol of ["nearest-subset", "test-time-mlp"]) {
+      for (const protocol of TABLE_PROTOCOLS) {
         for (const other of ["synthetic-only", "uda-discriminator"]) {
           const c = compare(["syn-real-label-adaptation", `${set}/${protocol}`], [other, `${set}/${protocol}`]);
           console.log(`- ${set}, ${protocol}: syn-real − ${other} = ${c}`);
@@ -77,7 +76,7 @@ async function main() {
     }
 
     // Pose and face size of the real test images (proxy-real when no 300-W folder is configured).
-    const config = runs[0]!.config as { data: { real: { source: string }; realCommon: number; realChallenging: number; scheme: number }; model: { inputSize: number; inputChannels: 1 | 3 } };
+    const config = RunConfigSchema.parse(runs[0]!.config);
     if (config.data.real.source === "proxy-real") {
       const { createDataset } = await import("@lml/synth");
       const { join } = await import("node:path");

@@ -1,45 +1,36 @@
 /**
- * Browser-safe vocabulary of the results tables: labels, types, config flattening and number format.
- * No database and no @lml/core import, so that client components can use it.
+ * Browser-safe pieces of the results tables: their types, labels, config flattening and number format.
+ * The vocabulary (regimes, test sets, protocols, norms, metrics) is core's study.ts, imported from
+ * "@lml/core/study" (no zod, no database), so client components can use this module.
  */
-export const NORMS = ["inter-pupil", "inter-ocular", "bbox"] as const;
-export type Norm = (typeof NORMS)[number];
-export const METRICS = ["nme", "auc8", "fr8", "auc10", "fr10"] as const;
-export type Metric = (typeof METRICS)[number];
-export const TABLE_PROTOCOLS = ["nearest-subset", "test-time-mlp"] as const;
-export const TEST_SETS = ["synthetic-test", "common", "challenging"] as const;
+import {
+  METRIC_INFO,
+  METRICS,
+  NORM_KINDS,
+  PROTOCOL_LABELS as CORE_PROTOCOL_LABELS,
+  REGIME_TRAITS,
+  REGIMES,
+  SPLIT_LABELS,
+  TABLE_PROTOCOLS,
+  TEST_SETS,
+  lowerIsBetter,
+  type Metric,
+  type NormKind,
+} from "@lml/core/study";
 
-export const METRIC_LABELS: Record<Metric, string> = {
-  nme: "NME (%)",
-  auc8: "AUC@8 (%)",
-  fr8: "FR@8 (%)",
-  auc10: "AUC@10 (%)",
-  fr10: "FR@10 (%)",
-};
-/** AUC grows with quality; NME and failure rate shrink. */
-export function lowerIsBetter(metric: Metric): boolean {
-  return metric !== "auc8" && metric !== "auc10";
-}
+export { METRICS, TABLE_PROTOCOLS, TEST_SETS, lowerIsBetter, type Metric };
+/** The normalisations a table can be built under (core's NORM_KINDS). */
+export const NORMS = NORM_KINDS;
+export type Norm = NormKind;
 
-export const PROTOCOL_LABELS: Record<string, string> = {
-  "nearest-subset": "Nearest-subset mapping",
-  "test-time-mlp": "Test-time label adaptation (MLP)",
-  dense: "Dense (all synthetic points)",
-  direct: "Direct 68-point prediction",
-};
-export const TEST_SET_LABELS: Record<string, string> = {
-  "synthetic-test": "Synthetic test",
-  common: "Common test",
-  challenging: "Challenging test",
-  train: "Training set",
-};
-/** The study's wording for each regime (RunConfig's regime ids). */
-export const REGIME_LABELS: Record<string, string> = {
-  "synthetic-only": "Synthetic only",
-  "syn-real-label-adaptation": "Syn+real with label adaptation",
-  "uda-discriminator": "Unsupervised, with a discriminator",
-  "supervised-real": "Supervised, real data only",
-};
+/** Column and export labels of the metrics. */
+export const METRIC_LABELS = Object.fromEntries(METRICS.map((m) => [m, METRIC_INFO[m].label])) as Record<Metric, string>;
+/** Table titles of the protocols (looked up by the string an Evaluation row holds). */
+export const PROTOCOL_LABELS: Readonly<Record<string, string>> = CORE_PROTOCOL_LABELS;
+/** Labels of the splits an evaluation names (test sets and "train"). */
+export const TEST_SET_LABELS: Readonly<Record<string, string>> = SPLIT_LABELS;
+/** The study's wording for each regime (RunConfig's regime ids), in table order. */
+export const REGIME_LABELS: Readonly<Record<string, string>> = Object.fromEntries(REGIMES.map((r) => [r, REGIME_TRAITS[r].label]));
 
 /** The evaluation columns the tables read (a Prisma `Evaluation` row fits). */
 export interface EvaluationLike {

@@ -6,7 +6,7 @@
  * Pure functions on plain rows so that the dashboard (through tRPC) and `lml report` (directly) build the
  * very same numbers.
  */
-import { comparePaired, mean, sampleStd } from "@lml/core";
+import { comparePaired, mean, protocolFallback, REGIMES, sampleStd } from "@lml/core";
 import {
   cellKey,
   getPath,
@@ -26,20 +26,15 @@ import {
   type StudyTableOptions,
 } from "./format";
 
-const REGIME_ORDER = Object.keys(REGIME_LABELS);
+const REGIME_ORDER: readonly string[] = REGIMES;
 
 function metricValue(e: EvaluationLike, metric: Metric): number {
   return e[metric];
 }
 
-/**
- * The evaluation a table cell uses for one run: the table's protocol, else a protocol that does not
- * depend on the mapping — "direct" (a 68-point model needs no mapping) or, on the synthetic test set,
- * "dense" (the synthetic points themselves; the study shows that number in both tables).
- */
+/** The evaluation a table cell uses for one run: the first of core's `protocolFallback` it has. */
 function pickEvaluation(evals: EvaluationLike[], protocol: string, testSet: string): EvaluationLike | undefined {
-  const order = [protocol, "direct", ...(testSet === "synthetic-test" ? ["dense"] : [])];
-  for (const p of order) {
+  for (const p of protocolFallback(protocol, testSet)) {
     const e = evals.find((x) => x.protocol === p && x.testSet === testSet);
     if (e) return e;
   }

@@ -50,6 +50,16 @@ describeEachDatabase("api routers", (db) => {
     expect(await code(api().grids.preview({ text: "", fileName: "x.yaml" }))).toBe("BAD_REQUEST");
   });
 
+  it("rejects a model the trainer cannot build before submit, with lml grid submit's message", async () => {
+    const text = SPEC.replace("train: { epochs: 1 }", "train: { epochs: 1 }\n  model: { heatmapSize: 8, depth: 4 }");
+    // The message lml grid submit prints for the same file (core's parser and expansion, file name = basename).
+    const cli = "inconsistent.yaml: cell 0 (regime=synthetic-only, seed=1): model.heatmapSize: 8 must be divisible by 2^model.depth = 16 (model.depth: 4)";
+    expect(await api().grids.preview({ text, fileName: "inconsistent.yaml" })).toEqual({ ok: false, error: cli });
+    const submitted = api().grids.submit({ text, fileName: "inconsistent.yaml" });
+    await expect(submitted).rejects.toMatchObject({ code: "BAD_REQUEST", message: cli });
+    expect(await db().prisma.grid.count({ where: { name: "tiny-study" } })).toBe(0);
+  });
+
   let gridId = "";
   it("submits a grid, refuses a duplicate name unless forced, and lists its counts", async () => {
     const sub = await api().grids.submit({ text: SPEC, fileName: "tiny.yaml" });

@@ -18,7 +18,7 @@
  * Timestamps are `timestamp(3)` without time zone holding UTC (Prisma's convention), hence
  * `now() AT TIME ZONE 'UTC'` wherever SQL writes or compares one.
  */
-import { expandGrid, UsageError, type GridSpec } from "@lml/core";
+import { expandGrid, RUN_STATUSES, UsageError, type GridSpec, type RunStatusName } from "@lml/core";
 import { Prisma, type PrismaClient } from "./generated/prisma/client";
 import type { NewEvaluation } from "./repositories/evaluations";
 
@@ -28,8 +28,7 @@ type Tx = Prisma.TransactionClient;
 const NOW = Prisma.sql`(now() AT TIME ZONE 'UTC')`;
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export const RUN_STATUSES = ["QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELED"] as const;
-export type RunStatusName = (typeof RUN_STATUSES)[number];
+export { RUN_STATUSES, type RunStatusName };
 
 // ---------------------------------------------------------------------------------------------------
 // Grids

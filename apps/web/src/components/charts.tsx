@@ -3,6 +3,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
+import { DEFAULT_NORM, NORM_KINDS } from "@lml/core/study";
 import { useTRPC } from "@/trpc/client";
 import { SERIES } from "./color";
 import { Empty, ErrorBox, Loading } from "./ui";
@@ -13,10 +14,15 @@ import { Empty, ErrorBox, Loading } from "./ui";
  * (one line per test set and protocol); for several runs each gets its own panel (one line per run),
  * for the chosen norm only, so that the page stays readable.
  */
+const NORM_ALTERNATIVES = NORM_KINDS.join("|");
+/** "<eval|val>/<test set>/<protocol>/<norm>/<metric>" → its parts. */
+const EVAL_CURVE = new RegExp(`^(eval|val)/(.+)/(${NORM_ALTERNATIVES})/([^/]+)$`);
+const NORM_SEGMENT = new RegExp(`/(${NORM_ALTERNATIVES})/`);
+
 function panelsOf(names: string[], runs: number, norm: string) {
   const panels = new Map<string, { title: string; series: { name: string; label: string }[] }>();
   for (const name of names) {
-    const m = /^(eval|val)\/(.+)\/(inter-pupil|inter-ocular|bbox)\/([^/]+)$/.exec(name);
+    const m = EVAL_CURVE.exec(name);
     if (m && runs > 1 && m[3] !== norm) continue;
     const key = m && runs === 1 ? `${m[1]}/${m[3]}/${m[4]}` : name;
     const title = m && runs === 1 ? `${m[1]} ${m[4]} · ${m[3]}` : name;
@@ -30,7 +36,7 @@ function panelsOf(names: string[], runs: number, norm: string) {
 /** Curves of `runIds`; polls while `live`. */
 export function MetricCharts({ runIds, labels, live }: { runIds: string[]; labels: Record<string, string>; live?: boolean }) {
   const trpc = useTRPC();
-  const [norm, setNorm] = useState("inter-pupil");
+  const [norm, setNorm] = useState<string>(DEFAULT_NORM);
   const q = useQuery({ ...trpc.runs.metrics.queryOptions({ ids: runIds, maxPoints: 600 }), refetchInterval: live ? 3000 : false });
   if (q.isPending) return <div className="card"><Loading rows={4} /></div>;
   if (q.isError) return <ErrorBox error={q.error} what="training curves" />;
@@ -41,7 +47,7 @@ export function MetricCharts({ runIds, labels, live }: { runIds: string[]; label
       </div>
     );
   const names = [...new Set(q.data.map((s) => s.name))];
-  const norms = [...new Set(names.map((n) => /\/(inter-pupil|inter-ocular|bbox)\//.exec(n)?.[1]).filter((x): x is string => !!x))];
+  const norms = [...new Set(names.map((n) => NORM_SEGMENT.exec(n)?.[1]).filter((x): x is string => !!x))];
   const panels = panelsOf(names, runIds.length, norm);
   return (
     <div className="stack">

@@ -4,6 +4,7 @@ import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useRouter, useSearchParams } from "next/navigation";
 import { useMemo, useState } from "react";
+import { bestProtocol, DEFAULT_NORM, protocolFallback, type NormKind } from "@lml/core/study";
 import { useTRPC } from "@/trpc/client";
 import { CedChart, MetricCharts } from "./charts";
 import { SERIES } from "./color";
@@ -12,7 +13,6 @@ import { Heatmap } from "./heatmap";
 import { RunsTable } from "./runs-table";
 import { Empty, ErrorBox, Loading, StatusBadge } from "./ui";
 
-type Norm = "inter-pupil" | "inter-ocular" | "bbox";
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function ComparePage() {
@@ -57,8 +57,8 @@ function Comparison({ ids }: { ids: string[] }) {
   const { runs, diff } = q.data;
   // Short labels for legends; the strip at the top gives each letter's full run name.
   const labels = Object.fromEntries(runs.map((r, i) => [r.id, `${String.fromCharCode(65 + i)} · ${r.regime} · seed ${r.seed}`]));
-  const norm = sel.norm ?? (keys.norms.includes("inter-pupil") ? "inter-pupil" : keys.norms[0]);
-  const protocol = sel.protocol ?? (keys.protocols.includes("test-time-mlp") ? "test-time-mlp" : keys.protocols[0]);
+  const norm = sel.norm ?? (keys.norms.includes(DEFAULT_NORM) ? DEFAULT_NORM : keys.norms[0]);
+  const protocol = sel.protocol ?? bestProtocol(keys.protocols) ?? ""; // "" matches no evaluation, as before a run has any
   const testSet = sel.testSet ?? (keys.testSets.includes("common") ? "common" : keys.testSets[0]);
   const allPaths = showAll ? flatRows(runs.map((r) => r.config)) : diff;
 
@@ -188,16 +188,16 @@ function Comparison({ ids }: { ids: string[] }) {
             {keys.testSets.map((p) => <option key={p}>{p}</option>)}
           </select>
         </div>
-        <DiffHeatmap a={runs[ab[0]].id} b={runs[ab[1]].id} k={{ testSet, protocol: pick(runs[ab[0]].evaluations, testSet, protocol, norm)?.protocol ?? protocol, norm: norm as Norm }} />
+        <DiffHeatmap a={runs[ab[0]].id} b={runs[ab[1]].id} k={{ testSet, protocol: pick(runs[ab[0]].evaluations, testSet, protocol, norm)?.protocol ?? protocol, norm: norm as NormKind }} />
       </section>
     </div>
   );
 }
 
 type EvalLike = { testSet: string; protocol: string; norm: string };
-/** The table's fallback (see @lml/api tables): a 68-point model's "direct", the synthetic set's "dense". */
+/** The tables' fallback (core's protocolFallback): a 68-point model's "direct", the synthetic set's "dense". */
 function pick<E extends EvalLike>(evals: E[], testSet: string, protocol: string, norm: string): E | undefined {
-  for (const p of [protocol, "direct", ...(testSet === "synthetic-test" ? ["dense"] : [])]) {
+  for (const p of protocolFallback(protocol, testSet)) {
     const e = evals.find((x) => x.testSet === testSet && x.protocol === p && x.norm === norm);
     if (e) return e;
   }
@@ -215,7 +215,7 @@ function flatten(obj: unknown, prefix = "", out: Record<string, unknown> = {}) {
   return out;
 }
 
-function DiffHeatmap({ a, b, k }: { a: string; b: string; k: { testSet: string; protocol: string; norm: Norm } }) {
+function DiffHeatmap({ a, b, k }: { a: string; b: string; k: { testSet: string; protocol: string; norm: NormKind } }) {
   const trpc = useTRPC();
   const qa = useQuery({ ...trpc.evaluations.landmarks.queryOptions({ runId: a, ...k }), retry: false });
   const qb = useQuery({ ...trpc.evaluations.landmarks.queryOptions({ runId: b, ...k }), retry: false });

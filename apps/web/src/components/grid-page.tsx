@@ -7,7 +7,8 @@ import { useTRPC } from "@/trpc/client";
 import { duration, when } from "./format";
 import { ResultsPanel } from "./results-panel";
 import { RunsTable } from "./runs-table";
-import { ErrorBox, Loading, ProgressBar, StatusBadge, STATUSES } from "./ui";
+import { ACTIVE_STATUSES, RUN_STATUSES } from "@lml/core/study";
+import { ErrorBox, Loading, ProgressBar, StatusBadge } from "./ui";
 
 type Tab = "results" | "runs" | "spec";
 
@@ -17,7 +18,7 @@ export function GridPage({ id }: { id: string }) {
   const [tab, setTab] = useState<Tab>("results");
   const grid = useQuery({
     ...trpc.grids.get.queryOptions({ id }),
-    refetchInterval: (q) => (q.state.data && q.state.data.counts.QUEUED + q.state.data.counts.RUNNING > 0 ? 2000 : false),
+    refetchInterval: (q) => (q.state.data && ACTIVE_STATUSES.some((s) => q.state.data!.counts[s] > 0) ? 2000 : false),
   });
   const invalidate = () => qc.invalidateQueries();
   const cancel = useMutation(trpc.grids.cancel.mutationOptions({ onSuccess: invalidate }));
@@ -26,7 +27,7 @@ export function GridPage({ id }: { id: string }) {
   if (grid.isPending) return <div className="card"><Loading rows={5} /></div>;
   if (grid.isError) return <ErrorBox error={grid.error} what={`grid ${id}`} back={{ href: "/", label: "← All grids" }} />;
   const g = grid.data;
-  const active = g.counts.QUEUED + g.counts.RUNNING > 0;
+  const active = ACTIVE_STATUSES.some((s) => g.counts[s] > 0);
   return (
     <div className="stack">
       <div className="page-head">
@@ -54,7 +55,7 @@ export function GridPage({ id }: { id: string }) {
       <div className="card">
         <div className="row" style={{ gap: 28 }}>
           <div className="counts" data-testid="grid-counts">
-            {STATUSES.map((s) => <StatusBadge key={s} status={s} count={g.counts[s]} />)}
+            {RUN_STATUSES.map((s) => <StatusBadge key={s} status={s} count={g.counts[s]} />)}
           </div>
           <div className="grow" style={{ maxWidth: 360 }}>
             <ProgressBar counts={g.counts} total={g.total} progress={g.progress} />

@@ -5,7 +5,8 @@ import Link from "next/link";
 import { useState } from "react";
 import { useTRPC } from "@/trpc/client";
 import { duration, when } from "./format";
-import { Empty, ErrorBox, Loading, Pager, ProgressBar, StatusBadge, STATUSES } from "./ui";
+import { ACTIVE_STATUSES, RUN_STATUSES } from "@lml/core/study";
+import { Empty, ErrorBox, Loading, Pager, ProgressBar, StatusBadge } from "./ui";
 
 export function GridsPage() {
   const trpc = useTRPC();
@@ -15,7 +16,7 @@ export function GridsPage() {
   const list = useQuery({
     ...trpc.grids.list.queryOptions({ page, pageSize: 20, search: search || undefined }),
     // Live while anything is queued or running; a slow heartbeat otherwise.
-    refetchInterval: (q) => (q.state.data?.items.some((g) => g.counts.QUEUED + g.counts.RUNNING > 0) ? 2000 : 10000),
+    refetchInterval: (q) => (q.state.data?.items.some((g) => ACTIVE_STATUSES.some((s) => g.counts[s] > 0)) ? 2000 : 10000),
   });
   const invalidate = () => qc.invalidateQueries({ queryKey: trpc.grids.list.queryKey() });
   const cancel = useMutation(trpc.grids.cancel.mutationOptions({ onSuccess: invalidate }));
@@ -40,7 +41,7 @@ export function GridsPage() {
         <div className="card">
           <div className="stats">
             <div className="stat"><span className="k">Grids</span><span className="v">{list.data!.total}</span></div>
-            {STATUSES.map((s) => (
+            {RUN_STATUSES.map((s) => (
               <div className="stat" key={s}><span className="k">{s.toLowerCase()} runs</span><span className="v">{totals[s]}</span></div>
             ))}
           </div>
@@ -72,7 +73,7 @@ export function GridsPage() {
               </thead>
               <tbody>
                 {list.data.items.map((g) => {
-                  const active = g.counts.QUEUED + g.counts.RUNNING > 0;
+                  const active = ACTIVE_STATUSES.some((s) => g.counts[s] > 0);
                   return (
                     <tr key={g.id} data-grid={g.id}>
                       <td>
@@ -81,7 +82,7 @@ export function GridsPage() {
                       </td>
                       <td>
                         <div className="counts">
-                          {STATUSES.filter((s) => g.counts[s] > 0).map((s) => <StatusBadge key={s} status={s} count={g.counts[s]} />)}
+                          {RUN_STATUSES.filter((s) => g.counts[s] > 0).map((s) => <StatusBadge key={s} status={s} count={g.counts[s]} />)}
                         </div>
                       </td>
                       <td>

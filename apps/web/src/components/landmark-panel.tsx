@@ -2,6 +2,7 @@
 /** Heatmap(s) of one run's per-landmark error: the 68-point scheme and the dense scheme side by side. */
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
+import { bestProtocol, DEFAULT_NORM, type NormKind } from "@lml/core/study";
 import { useTRPC } from "@/trpc/client";
 import { Heatmap } from "./heatmap";
 import { Empty, ErrorBox, Loading } from "./ui";
@@ -11,11 +12,10 @@ export interface EvalKey {
   protocol: string;
   norm: string;
 }
-type Norm = "inter-pupil" | "inter-ocular" | "bbox";
 
 function LandmarkHeatmap({ runId, k, title }: { runId: string; k: EvalKey; title: string }) {
   const trpc = useTRPC();
-  const q = useQuery(trpc.evaluations.landmarks.queryOptions({ runId, testSet: k.testSet, protocol: k.protocol, norm: k.norm as Norm }));
+  const q = useQuery(trpc.evaluations.landmarks.queryOptions({ runId, testSet: k.testSet, protocol: k.protocol, norm: k.norm as NormKind }));
   return (
     <div className="card">
       <div className="chart-title">
@@ -41,7 +41,7 @@ export function LandmarkPanel({ runId, evaluations }: { runId: string; evaluatio
   const testSets = [...new Set(evaluations.map((e) => e.testSet))];
   const norms = [...new Set(evaluations.map((e) => e.norm))];
   const [testSet, setTestSet] = useState(testSets.includes("common") ? "common" : testSets[0]);
-  const [norm, setNorm] = useState(norms.includes("inter-pupil") ? "inter-pupil" : norms[0]);
+  const [norm, setNorm] = useState(norms.includes(DEFAULT_NORM) ? DEFAULT_NORM : norms[0]);
   if (evaluations.length === 0)
     return (
       <div className="card">
@@ -50,7 +50,7 @@ export function LandmarkPanel({ runId, evaluations }: { runId: string; evaluatio
     );
   const here = evaluations.filter((e) => e.testSet === testSet && e.norm === norm);
   const sparseProtocols = here.filter((e) => e.protocol !== "dense").map((e) => e.protocol);
-  const sparse = ["test-time-mlp", "nearest-subset", "direct"].find((p) => sparseProtocols.includes(p)) ?? sparseProtocols[0];
+  const sparse = bestProtocol(sparseProtocols);
   // Dense labels exist on the synthetic test set only: show it beside whichever 68-point set is chosen.
   const dense = here.find((e) => e.protocol === "dense") ?? evaluations.find((e) => e.protocol === "dense" && e.norm === norm);
   return (

@@ -3,7 +3,7 @@
  * `/grids/new`: a form that writes a grid spec, and the spec's YAML editable by hand. Validation and the
  * run preview come from the server's `grids.preview`, i.e. the very parser `lml grid submit` uses.
  */
-import { REGIME_LABELS } from "@lml/api/format";
+import { REGIME_TRAITS, REGIMES } from "@lml/core/study";
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { useEffect, useMemo, useState } from "react";
@@ -33,7 +33,7 @@ interface FormState {
 const INITIAL: FormState = {
   name: `study-${new Date().toISOString().slice(0, 10)}`,
   description: "",
-  regimes: Object.keys(REGIME_LABELS).slice(0, 3),
+  regimes: REGIMES.slice(0, 3),
   seeds: "1, 2, 3",
   scheme: 490,
   epochs: 10,
@@ -140,7 +140,7 @@ export function NewGridPage() {
             <div className="field full">
               Regimes
               <div className="row" style={{ gap: 14 }}>
-                {Object.entries(REGIME_LABELS).map(([id, label]) => (
+                {REGIMES.map((id) => (
                   <label key={id} className="check">
                     <input
                       type="checkbox"
@@ -148,7 +148,7 @@ export function NewGridPage() {
                       checked={form.regimes.includes(id)}
                       onChange={(e) => update("regimes", e.target.checked ? [...form.regimes, id] : form.regimes.filter((r) => r !== id))}
                     />
-                    {label}
+                    {REGIME_TRAITS[id].label}
                   </label>
                 ))}
               </div>

@@ -1,19 +1,19 @@
 "use client";
 /** The study tables of a grid with their switches (norm, metric, group, filter) and exports. */
 import type { ExportFormat, Metric, Norm } from "@lml/api/tables";
+import { DEFAULT_NORM, EVAL_NORMS, NORM_KINDS } from "@lml/core/study";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTRPC } from "@/trpc/client";
 import { ResultsTable } from "./results-table";
 import { Empty, ErrorBox, Loading } from "./ui";
 
-const NORM_OPTIONS: Norm[] = ["inter-pupil", "inter-ocular"];
 type Base = "nme" | "auc" | "fr";
 
 export function ResultsPanel({ gridId, live }: { gridId: string; live: boolean }) {
   const trpc = useTRPC();
   const qc = useQueryClient();
-  const [norm, setNorm] = useState<Norm>("inter-pupil");
+  const [norm, setNorm] = useState<Norm>(DEFAULT_NORM);
   const [base, setBase] = useState<Base>("nme");
   const [threshold, setThreshold] = useState<8 | 10>(8);
   const [groupBy, setGroupBy] = useState<string[]>([]);
@@ -41,7 +41,7 @@ export function ResultsPanel({ gridId, live }: { gridId: string; live: boolean }
   }
 
   const params = q.data?.params ?? [];
-  const norms = q.data?.norms.length ? NORM_OPTIONS.filter((n) => q.data!.norms.includes(n)).concat(q.data!.norms.filter((n): n is Norm => n === "bbox")) : NORM_OPTIONS;
+  const norms: readonly Norm[] = q.data?.norms.length ? NORM_KINDS.filter((n) => q.data!.norms.includes(n)) : EVAL_NORMS;
   return (
     <div className="stack">
       <div className="card flush">
@@ -49,7 +49,7 @@ export function ResultsPanel({ gridId, live }: { gridId: string; live: boolean }
           <div className="group">
             <span>Normalisation</span>
             <div className="seg" role="radiogroup" aria-label="Normalisation">
-              {(norms.length ? norms : NORM_OPTIONS).map((n) => (
+              {(norms.length ? norms : EVAL_NORMS).map((n) => (
                 <button key={n} role="radio" aria-checked={norm === n} className={norm === n ? "on" : ""} onClick={() => setNorm(n)}>{n}</button>
               ))}
             </div>

@@ -3,6 +3,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useState } from "react";
+import { DEFAULT_NORM, isActiveStatus } from "@lml/core/study";
 import { useTRPC } from "@/trpc/client";
 import { CedChart, MetricCharts } from "./charts";
 import { duration, num, when } from "./format";
@@ -14,7 +15,7 @@ export function RunPage({ id }: { id: string }) {
   const qc = useQueryClient();
   const run = useQuery({
     ...trpc.runs.get.queryOptions({ id }),
-    refetchInterval: (q) => (q.state.data?.status === "RUNNING" || q.state.data?.status === "QUEUED" ? 2000 : false),
+    refetchInterval: (q) => (q.state.data && isActiveStatus(q.state.data.status) ? 2000 : false),
   });
   const [norm, setNorm] = useState<string | null>(null);
   const invalidate = () => qc.invalidateQueries();
@@ -24,9 +25,9 @@ export function RunPage({ id }: { id: string }) {
   if (run.isPending) return <div className="card"><Loading rows={6} /></div>;
   if (run.isError) return <ErrorBox error={run.error} what={`run ${id}`} back={{ href: "/runs", label: "← All runs" }} />;
   const r = run.data;
-  const live = r.status === "RUNNING" || r.status === "QUEUED";
+  const live = isActiveStatus(r.status);
   const norms = [...new Set(r.evaluations.map((e) => e.norm))];
-  const shownNorm = norm ?? (norms.includes("inter-pupil") ? "inter-pupil" : norms[0]);
+  const shownNorm = norm ?? (norms.includes(DEFAULT_NORM) ? DEFAULT_NORM : norms[0]);
   const evals = r.evaluations.filter((e) => e.norm === shownNorm);
   const protocols = [...new Set(evals.map((e) => e.protocol))];
   const samples = r.artifacts.filter((a) => a.kind === "samples" || (a.mime ?? "").startsWith("image/"));

@@ -7,7 +7,8 @@ import { useRouter } from "next/navigation";
 import { useMemo, useState } from "react";
 import { useTRPC } from "@/trpc/client";
 import { duration, shortId, when } from "./format";
-import { Empty, ErrorBox, Loading, Pager, StatusBadge, STATUSES, type Status } from "./ui";
+import { isActiveStatus, RUN_STATUSES, type RunStatusName } from "@lml/core/study";
+import { Empty, ErrorBox, Loading, Pager, StatusBadge } from "./ui";
 
 const PAGE = 25;
 type SortField = "createdAt" | "name" | "status" | "regime" | "seed" | "progress";
@@ -17,14 +18,14 @@ export function RunsTable({ gridId, live }: { gridId?: string; live?: boolean })
   const qc = useQueryClient();
   const router = useRouter();
   const [page, setPage] = useState(1);
-  const [status, setStatus] = useState<Status[]>([]);
+  const [status, setStatus] = useState<RunStatusName[]>([]);
   const [sort, setSort] = useState<{ field: SortField; dir: "asc" | "desc" }>({ field: "createdAt", dir: gridId ? "asc" : "desc" });
   const [params, setParams] = useState<"differing" | "all" | "none">("differing");
   const [picked, setPicked] = useState<string[]>([]);
   const q = useQuery({
     ...trpc.runs.list.queryOptions({ gridId, page, pageSize: PAGE, status: status.length ? status : undefined, sort: sort.field, dir: sort.dir }),
     placeholderData: (prev) => prev,
-    refetchInterval: (query) => (live || query.state.data?.items.some((r) => r.status === "RUNNING" || r.status === "QUEUED") ? 2000 : false),
+    refetchInterval: (query) => (live || query.state.data?.items.some((r) => isActiveStatus(r.status)) ? 2000 : false),
   });
   const invalidate = () => qc.invalidateQueries();
   const cancel = useMutation(trpc.runs.cancel.mutationOptions({ onSuccess: invalidate }));
@@ -52,7 +53,7 @@ export function RunsTable({ gridId, live }: { gridId?: string; live?: boolean })
         <div className="group">
           <span>Status</span>
           <div className="seg">
-            {STATUSES.map((s) => (
+            {RUN_STATUSES.map((s) => (
               <button key={s} className={status.includes(s) ? "on" : ""} onClick={() => { setPage(1); setStatus((x) => (x.includes(s) ? x.filter((y) => y !== s) : [...x, s])); }}>
                 {s.toLowerCase()}
               </button>
@@ -124,7 +125,7 @@ export function RunsTable({ gridId, live }: { gridId?: string; live?: boolean })
                     <td className="num small">{r.startedAt && end ? duration(end.getTime() - r.startedAt.getTime()) : "—"}</td>
                     <td className="small muted">{when(r.createdAt)}</td>
                     <td className="r">
-                      {(r.status === "QUEUED" || r.status === "RUNNING") && (
+                      {isActiveStatus(r.status) && (
                         <button className="btn sm danger" onClick={() => cancel.mutate({ id: r.id })}>Cancel</button>
                       )}
                       {(r.status === "FAILED" || r.status === "CANCELED") && (

@@ -2,10 +2,8 @@
 /** Small building blocks every page uses: status badges, progress, pager, empty and error states. */
 import Link from "next/link";
 import type { ReactNode } from "react";
+import { TERMINAL_STATUSES } from "@lml/core/study";
 import { pct } from "./format";
-
-export const STATUSES = ["QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELED"] as const;
-export type Status = (typeof STATUSES)[number];
 
 export function StatusBadge({ status, count }: { status: string; count?: number }) {
   const label = status.charAt(0) + status.slice(1).toLowerCase();
@@ -20,7 +18,7 @@ export function StatusBadge({ status, count }: { status: string; count?: number 
 /** A bar split by status: finished work in colour, running work by its progress. */
 export function ProgressBar({ counts, total, progress, runningProgress }: { counts: Record<string, number>; total: number; progress: number; runningProgress?: number }) {
   if (!total) return <div className="progress" />;
-  const running = runningProgress ?? Math.max(0, progress * total - counts.SUCCEEDED - counts.FAILED - counts.CANCELED);
+  const running = runningProgress ?? Math.max(0, progress * total - TERMINAL_STATUSES.reduce((s, k) => s + counts[k], 0));
   const parts: [string, number][] = [
     ["SUCCEEDED", counts.SUCCEEDED],
     ["FAILED", counts.FAILED],

@@ -1,8 +1,9 @@
 /** Runs: paginated list, one run with its evaluations and artifacts, curves, compare, cancel, re-queue. */
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
+import { isActiveStatus } from "@lml/core";
 import type { PrismaClient } from "@lml/db";
-import { differingParams, flattenConfig } from "../format";
+import { differingParams, flattenConfig, show } from "../format";
 import { queue } from "../spec";
 import { mutationProcedure, publicProcedure, router } from "../trpc";
 import { idInput, pageInput, RUN_STATUSES } from "./shared";
@@ -141,10 +142,7 @@ export const runsRouter = router({
       const ordered = input.ids.map((id) => runs.find((r) => r.id === id)!);
       const diff = differingParams(ordered.map((r) => r.config)).map((d) => ({
         path: d.path,
-        values: ordered.map((r) => {
-          const v = flattenConfig(r.config)[d.path];
-          return v === undefined ? "—" : typeof v === "string" ? v : JSON.stringify(v);
-        }),
+        values: ordered.map((r) => show(flattenConfig(r.config)[d.path])),
       }));
       const metricNames = await ctx.prisma.metricPoint.groupBy({ by: ["name"], where: { runId: { in: input.ids } } });
       return { runs: ordered, diff, metricNames: metricNames.map((m) => m.name).sort() };
@@ -159,7 +157,7 @@ export const runsRouter = router({
   requeue: mutationProcedure.input(idInput).mutation(async ({ ctx, input }) => {
     const run = await ctx.prisma.run.findUnique({ where: { id: input.id }, select: { status: true } });
     if (!run) throw new TRPCError({ code: "NOT_FOUND", message: `no run ${input.id}` });
-    if (run.status === "QUEUED" || run.status === "RUNNING")
+    if (isActiveStatus(run.status))
       throw new TRPCError({ code: "BAD_REQUEST", message: `run is ${run.status.toLowerCase()}; only finished runs can be re-queued` });
     return queue.requeueRun(ctx.prisma, input.id);
   }),

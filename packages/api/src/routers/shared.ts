@@ -1,9 +1,8 @@
 /** Input pieces and summaries shared by the domain routers. */
 import { z } from "zod";
+import { ACTIVE_STATUSES, RUN_STATUSES, TERMINAL_STATUSES, type RunStatusName } from "@lml/core";
 
-export const RUN_STATUSES = ["QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELED"] as const;
-export type RunStatusName = (typeof RUN_STATUSES)[number];
-export const TERMINAL: readonly RunStatusName[] = ["SUCCEEDED", "FAILED", "CANCELED"];
+export { RUN_STATUSES, type RunStatusName };
 
 export const idInput = z.object({ id: z.uuid() }).strict();
 
@@ -15,7 +14,7 @@ export const pageInput = {
 
 export type StatusCounts = Record<RunStatusName, number>;
 export function emptyCounts(): StatusCounts {
-  return { QUEUED: 0, RUNNING: 0, SUCCEEDED: 0, FAILED: 0, CANCELED: 0 };
+  return Object.fromEntries(RUN_STATUSES.map((s) => [s, 0])) as StatusCounts;
 }
 
 export interface ProgressSummary {
@@ -42,10 +41,10 @@ export function summarise(
   now = new Date(),
 ): ProgressSummary {
   const total = RUN_STATUSES.reduce((s, k) => s + counts[k], 0);
-  const terminal = counts.SUCCEEDED + counts.FAILED + counts.CANCELED;
+  const terminal = TERMINAL_STATUSES.reduce((s, k) => s + counts[k], 0);
   const done = terminal + runningProgress;
   const progress = total ? Math.min(1, done / total) : 0;
-  const active = counts.QUEUED + counts.RUNNING > 0;
+  const active = ACTIVE_STATUSES.some((k) => counts[k] > 0);
   const end = active ? now : (finishedAt ?? now);
   const elapsedMs = startedAt ? Math.max(0, end.getTime() - startedAt.getTime()) : null;
   const etaMs = active && elapsedMs && done > 0 ? ((total - done) * elapsedMs) / done : null;
