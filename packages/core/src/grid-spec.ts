@@ -1,7 +1,8 @@
 import YAML from "yaml";
 import { z } from "zod";
 import { UsageError } from "./errors";
-import { RunConfigSchema, type RunConfig } from "./run-config";
+import { describeIssue, showValue as show } from "./issue-messages";
+import { parseRunConfig, RunConfigSchema, type RunConfig } from "./run-config";
 
 /**
  * Grid specs: a W&B-sweep-like file (YAML or JSON) that expands into runs, shared by `lml grid`, the
@@ -91,68 +92,6 @@ function schemaAt(path: string): { schema: AnySchema } | { unknown: string } {
     schema = shape[parts[i]];
   }
   return { schema };
-}
-
-// --- messages ---------------------------------------------------------------------------------------
-
-function show(v: unknown): string {
-  if (v === undefined) return "nothing";
-  const s = JSON.stringify(v) ?? String(v);
-  return s.length > 60 ? s.slice(0, 60) + "…" : s;
-}
-
-function joinPath(base: string, rest: ReadonlyArray<PropertyKey>): string {
-  let out = base;
-  for (const k of rest) out += typeof k === "number" ? `[${k}]` : out ? `.${String(k)}` : String(k);
-  return out || "(top level)";
-}
-
-function valueAt(root: unknown, path: ReadonlyArray<PropertyKey>): unknown {
-  let v = root;
-  for (const k of path) v = v !== null && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[k] : undefined;
-  return v;
-}
-
-/** One zod issue as "<path>: <what>, got <value>". */
-function describeIssue(base: string, issue: z.core.$ZodIssue, input: unknown): string {
-  const value = valueAt(input, issue.path);
-  const at = joinPath(base, issue.path);
-  switch (issue.code) {
-    case "invalid_type":
-      return `${at}: expected ${issue.expected}, got ${show(value)}`;
-    case "invalid_value":
-      return `${at}: expected ${issue.values.map((v) => show(v)).join(" or ")}, got ${show(value)}`;
-    case "too_small":
-      return issue.origin === "number" || issue.origin === "int"
-        ? `${at}: must be ${issue.inclusive ? "≥" : ">"} ${issue.minimum}, got ${show(value)}`
-        : `${at}: ${issue.message}`;
-    case "too_big":
-      return issue.origin === "number" || issue.origin === "int"
-        ? `${at}: must be ${issue.inclusive ? "≤" : "<"} ${issue.maximum}, got ${show(value)}`
-        : `${at}: ${issue.message}`;
-    case "custom":
-      // A cross-field rule (run-config-rules.ts): its message already names the other fields.
-      return `${at}: ${issue.message}`;
-    case "unrecognized_keys":
-      return issue.keys.map((k) => `${joinPath(at === "(top level)" ? "" : at, [k])}: unknown field`).join("; ");
-    case "invalid_union": {
-      // A discriminated union (data.real) with an unknown discriminator value.
-      const options = (issue as { options?: unknown[] }).options;
-      if (Array.isArray(options) && options.length)
-        return `${at}: expected ${options.map((v) => show(v)).join(" or ")}, got ${show(value)}`;
-      if (issue.message !== "Invalid input") return `${at}: ${issue.message}, got ${show(value)}`;
-      // A union of literals (inputChannels: 1 | 3): list the allowed values.
-      const allowed = issue.errors.flat().flatMap((e) => (e.code === "invalid_value" ? e.values : []));
-      if (allowed.length && allowed.length === issue.errors.length)
-        return `${at}: expected ${allowed.map((v) => show(v)).join(" or ")}, got ${show(value)}`;
-      // A discriminated union with a bad discriminator, or the first failing branch's reason.
-      const first = issue.errors.find((e) => e.length)?.[0];
-      if (first) return describeIssue(at, first, value);
-      return `${at}: ${issue.message}, got ${show(value)}`;
-    }
-    default:
-      return `${at}: ${issue.message}, got ${show(value)}`;
-  }
 }
 
 function fail(fileName: string, msg: string): never {
@@ -266,9 +205,7 @@ export function expandGrid(spec: GridSpec, fileName = spec.name): GridCell[] {
       if (varying.includes(path)) label.push(`${path}=${typeof value === "object" ? JSON.stringify(value) : String(value)}`);
     }
     const where = `cell ${c} (${label.join(", ") || "defaults"})`;
-    const r = RunConfigSchema.safeParse(config);
-    if (!r.success) fail(fileName, `${where}: ${describeIssue("", r.error.issues[0], config)}`);
-    const full = r.data;
+    const full = parseRunConfig(config, `${fileName}: ${where}`);
     cells.push({ name: `${checked.name}/${label.join(",")}`.replace(/\/$/, ""), regime: full.regime, seed: full.seed, config: full });
   }
   return cells;

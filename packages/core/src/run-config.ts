@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { UsageError } from "./errors";
+import { describeIssue } from "./issue-messages";
 import { DB_INT_MAX, runConfigProblems } from "./run-config-rules";
 import { REGIMES } from "./study";
 
@@ -170,3 +172,13 @@ export type RunConfig = z.output<typeof RunConfigSchema>;
 /** What a user writes: every field but the regime may be left out. */
 export type RunConfigInput = z.input<typeof RunConfigSchema>;
 export type ModelConfig = RunConfig["model"];
+
+/**
+ * A RunConfig from user or stored input, defaults filled in; bad input is a UsageError
+ * "<where>: <field>: <what>, got <value>" naming the first bad field (or the rule two fields break).
+ */
+export function parseRunConfig(raw: unknown, where: string): RunConfig {
+  const r = RunConfigSchema.safeParse(raw);
+  if (!r.success) throw new UsageError(`${where}: ${describeIssue("", r.error.issues[0], raw)}`);
+  return r.data;
+}

@@ -5,6 +5,7 @@ import {
   UsageError,
   assertModelConfig,
   modelConfigProblems,
+  parseRunConfig,
   plannedSteps,
   type RunConfigInput,
 } from "../src";
@@ -96,5 +97,17 @@ describe("RunConfig knobs", () => {
     expect(RunConfigSchema.parse({ regime: "syn-real-label-adaptation", eval: { mlpHidden: 64 }, train: { transferHidden: 128 } }).train.transferHidden).toBe(128);
     const c = RunConfigSchema.parse({ regime: "syn-real-label-adaptation", eval: { mlpHidden: 64 } });
     expect(RunConfigSchema.parse(c)).toEqual(c); // parsing a parsed config changes nothing
+  });
+});
+
+describe("parseRunConfig", () => {
+  it("fills the defaults, and names the file, field and value of bad input in a UsageError", () => {
+    expect(parseRunConfig({ regime: "supervised-real", seed: 4 }, "run.yaml")).toMatchObject({ regime: "supervised-real", seed: 4, model: { depth: 2 } });
+    const bad = () => parseRunConfig({ regime: "supervised-real", train: { lr: "fast" } }, "run.yaml");
+    expect(bad).toThrow(UsageError);
+    expect(bad).toThrow('run.yaml: train.lr: expected number, got "fast"');
+    expect(() => parseRunConfig({ regime: "synthetic-only", model: { heatmapSize: 8, depth: 4 } }, "run.yaml")).toThrow(
+      "run.yaml: model.heatmapSize: 8 must be divisible by 2^model.depth = 16 (model.depth: 4)",
+    );
   });
 });
