@@ -3,18 +3,13 @@
  * norm, per-landmark and per-image errors, CED) with values from a seeded generator. For the e2e
  * stand-in worker and `lml bench web` only — never shown as results.
  */
+import { Rng } from "@lml/core";
 import type { EvaluationInput } from "@lml/db";
 
-/** mulberry32: small, fast, reproducible. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+/** Uniform draws in [0, 1) from core's seeded generator. */
+function rng(seed: number): () => number {
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 const BASE: Record<string, Record<string, number>> = {

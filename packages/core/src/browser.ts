@@ -11,6 +11,7 @@ export * from "./ibug68";
 export * from "./subset";
 export * from "./metrics";
 export * from "./stats";
+export * from "./rng";
 export * from "./grid-spec";
 export * from "./face-framing";
 export { parsePts, formatPts, PTS_TO_PIXEL_OFFSET } from "./pts-text";

@@ -7,6 +7,7 @@ export * from "./ibug68";
 export * from "./subset";
 export * from "./metrics";
 export * from "./stats";
+export * from "./rng";
 export * from "./pts";
 export * from "./dataset-300w";
 export * from "./grid-spec";
