@@ -10,6 +10,7 @@
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import type { CheckpointStore } from "./hooks";
 
 const MAGIC = "LMLCKPT1";
 
@@ -78,10 +79,7 @@ export function decodeCheckpoint<M = Record<string, unknown>>(bytes: Uint8Array)
  * A checkpoint store in a folder (what `lml train --out` uses): `checkpoint.bin`, replaced atomically
  * (write then rename) so a run killed mid-save still has its previous checkpoint.
  */
-export function folderCheckpointStore(dir: string): {
-  load(): Promise<Uint8Array | null>;
-  save(bytes: Uint8Array, step: number): Promise<void>;
-} {
+export function folderCheckpointStore(dir: string): CheckpointStore {
   const file = join(dir, "checkpoint.bin");
   return {
     async load() {

@@ -1,5 +1,6 @@
 /**
- * Data for the trainer: opening the synthetic and real splits a run uses, augmenting batches (the same
+ * Data for the trainer: opening the synthetic and real splits a run uses, streaming their batches
+ * epoch after epoch from a resumable position, augmenting batches (the same
  * random affine applied to image and landmarks, flips with the scheme's mirror pairs) and turning them
  * into tensors.
  *
@@ -10,7 +11,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { join } from "node:path";
 import { UsageError, load300W, type RunConfig } from "@lml/core";
-import { Rng } from "./adaptation";
+import { Rng } from "./rng";
 
 /** One batch, as @lml/synth yields it (the 300-W loader is adapted to the same shape). */
 export interface Batch {
@@ -116,13 +117,7 @@ async function open300W(config: RunConfig, split: RealSplit, count: number): Pro
     points: 68,
     *batches(batchSize, { shuffle, seed }) {
       const order = faces.map((_, i) => i);
-      if (shuffle) {
-        const rng = new Rng(seed);
-        for (let i = order.length - 1; i > 0; i--) {
-          const j = Math.floor(rng.next() * (i + 1));
-          [order[i], order[j]] = [order[j], order[i]];
-        }
-      }
+      if (shuffle) new Rng(seed).shuffle(order);
       for (let start = 0; start < order.length; start += batchSize) {
         const idx = order.slice(start, start + batchSize);
         const images = new Float32Array(idx.length * plane);
@@ -153,6 +148,47 @@ export async function* epochBatches(
     if (i++ < skip) continue;
     yield batch;
   }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Streams of batches across epochs
+// ---------------------------------------------------------------------------------------------------
+
+/** Shuffle seed of one epoch of one stream: a pure function of (run seed, stream, epoch). */
+export function shuffleSeed(seed: number, stream: number, epoch: number): number {
+  return (Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(stream + 1, 0x85ebca6b) ^ Math.imul(epoch + 1, 0xc2b2ae35)) >>> 0;
+}
+
+/** An endless stream over a split, epoch after epoch, whose position is (epoch, batch) for checkpoints. */
+export class Stream {
+  private it: AsyncGenerator<Batch> | null = null;
+  constructor(
+    private readonly source: BatchSource,
+    private readonly batchSize: number,
+    private readonly seed: number,
+    private readonly id: number,
+    public epoch: number,
+    public batch: number,
+  ) {}
+  async next(): Promise<Batch> {
+    for (let tries = 0; tries < 2; tries++) {
+      if (!this.it) this.it = epochBatches(this.source, this.batchSize, shuffleSeed(this.seed, this.id, this.epoch), this.batch);
+      const r = await this.it.next();
+      if (!r.done) {
+        this.batch += 1;
+        return r.value;
+      }
+      this.it = null;
+      this.epoch += 1;
+      this.batch = 0;
+    }
+    throw new UsageError(`${this.source.name}: the split has no images`);
+  }
+}
+
+/** Steps per epoch: whole batches of the labelled split (a split smaller than one batch is one step). */
+export function stepsPerEpoch(length: number, batchSize: number): number {
+  return Math.max(1, Math.floor(length / batchSize));
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -14,17 +14,22 @@
  *   syn-real-label-adaptation).
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { evaluateShapes, normalisers, selectSubset, type EvaluationResult } from "@lml/core";
-import { LabelTransferMLP, Rng, type LabelTransfer } from "./adaptation";
+import {
+  EVAL_NORMS,
+  evaluateShapes,
+  normalisers,
+  selectSubset,
+  type EvalNorm,
+  type EvaluationResult,
+  type Protocol,
+  type TestSet,
+} from "@lml/core";
+import { LabelTransferMLP, type LabelTransfer } from "./adaptation/transfer";
+import { softArgmax } from "./backend/ops";
 import { type BatchSource, epochBatches, imageTensor } from "./data";
 import type { Hourglass } from "./model";
-import { softArgmax } from "./model";
+import { Rng } from "./rng";
 import type { SampleSet } from "./samples";
-
-export type TestSet = "synthetic-test" | "common" | "challenging";
-export type Protocol = "dense" | "nearest-subset" | "test-time-mlp" | "direct";
-export type EvalNorm = "inter-pupil" | "inter-ocular";
-export const EVAL_NORMS: readonly EvalNorm[] = ["inter-pupil", "inter-ocular"];
 
 export interface EvaluationRecord extends EvaluationResult {
   testSet: TestSet;
@@ -154,10 +159,7 @@ export async function fitTestTimeMlp(train: SplitPredictions, subset: Int32Array
   const rng = new Rng(opts.seed ^ 0x5eed);
   const order = Array.from({ length: train.count }, (_, i) => i);
   for (let epoch = 0; epoch < opts.epochs; epoch++) {
-    for (let i = order.length - 1; i > 0; i--) {
-      const j = Math.floor(rng.next() * (i + 1));
-      [order[i], order[j]] = [order[j], order[i]];
-    }
+    rng.shuffle(order);
     for (let start = 0; start < order.length; start += bs) {
       const idx = tf.tensor1d(order.slice(start, start + bs), "int32");
       optimizer.minimize(
@@ -189,7 +191,7 @@ export interface EvaluationInputs {
   /** The synthetic test split (dense GT); null for 68-point models' runs without one. */
   syntheticTest: BatchSource | null;
   realTrain: BatchSource;
-  realTests: { testSet: "common" | "challenging"; source: BatchSource }[];
+  realTests: { testSet: TestSet; source: BatchSource }[];
   /** For each iBug68 point, its nearest dense point (identity for 68-point models). */
   subset: Int32Array;
   /** The label-transfer head (MLP or U-Net) of syn-real-label-adaptation, when the run has one. */

@@ -75,7 +75,7 @@ export function rowLogSoftmax(rows: tf.Tensor3D): tf.Tensor3D {
 
 /**
  * Soft-argmax of probability rows p (B×K×(h·w)): the expected cell centre, B×K×2 in image-side units,
- * as one matMul with the grid of cell centres (the same numbers as model.ts's `softArgmax`).
+ * as one matMul with the grid of cell centres (the same numbers as backend/ops.ts's `softArgmax`).
  */
 export function expectedCoords(p: tf.Tensor3D, h: number, w = h): tf.Tensor3D {
   return tf.tidy(() => {

@@ -1,6 +1,8 @@
 /**
  * The stacked HourglassNet (Newell, Yang & Deng, "Stacked Hourglass Networks for Human Pose Estimation",
- * ECCV 2016), in one file you can read top to bottom.
+ * ECCV 2016), in one file you can read top to bottom: the network diagram and nothing else. The
+operations it is drawn with that needed care on the wasm backend (batch-norm, pooling, up-sampling) are
+in backend/ops.ts; the weights live in a ParamRegistry (params.ts), initialised from `seed`.
  *
  *   image B×S×S×Cin
  *   └ stem: conv 7×7 stride 2 → BN → ReLU, avg-pool 2×2 until the side is `heatmapSize`,
@@ -21,19 +23,19 @@
  * the stem runs its first residual after pooling (a 64×64 input would otherwise spend a third of the
  * network's FLOPs at 32×32). Convolutions followed by batch-norm have no bias.
  *
- * Batch-norm is written from explicit reductions with a hand-derived gradient (`batchNorm` below):
- * tfjs's generic batch-norm gradient spends most of its time in Tile on the wasm backend. Running
+ * Batch-norm is written from explicit reductions with a hand-derived gradient (`batchNorm` in
+ * backend/ops.ts): tfjs's generic batch-norm gradient spends most of its time in Tile on the wasm backend. Running
  * statistics use PyTorch's convention (momentum 0.1, unbiased variance, eps 1e-5) and are updated on every
  * forward pass with `training = true`.
  *
- * Everything is NHWC. `forward` returns heatmap logits; `softArgmax` turns them into coordinates.
+ * Everything is NHWC. `forward` returns heatmap logits; `softArgmax` (backend/ops.ts) turns them into
+ * coordinates.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { registerAllGradients } from "./backend/gradients.js";
-
-// The model is trained with tfjs autodiff: make sure the gradient registry is filled even when the caller
-// picked a backend without initBackend.
-registerAllGradients();
+import { assertModelConfig } from "@lml/core";
+import { BN_EPS, batchNorm, downsample2x, upsample2x } from "./backend/ops";
+import { ParamRegistry } from "./params";
+import { Rng } from "./rng";
 
 /** The model knobs: @lml/core's ModelConfig plus the landmark count of the scheme being trained. */
 export interface HourglassConfig {
@@ -83,182 +85,23 @@ export interface Hourglass {
 
 type Apply = (x: tf.Tensor4D, training: boolean) => tf.Tensor4D;
 
-/** Batch-norm epsilon and running-statistics momentum (PyTorch's defaults, so checkpoints compare). */
-const BN_EPS = 1e-5;
+/** Running-statistics momentum of batch-norm (PyTorch's default, so checkpoints compare). */
 const BN_MOMENTUM = 0.1;
 
-/**
- * Training-mode batch-norm over N·H·W per channel, with the closed-form gradient
- *   dx = γ·rstd/n · (n·dy − Σdy − x̂·Σ(dy·x̂)),  dγ = Σ(dy·x̂),  dβ = Σdy
- * which needs four reductions and a handful of broadcasts, instead of the generic chain of Tile ops.
- * Returns the normalised output and the batch mean and (biased) variance for the running statistics.
- */
-export function batchNorm(
-  x: tf.Tensor4D,
-  gamma: tf.Tensor1D,
-  beta: tf.Tensor1D,
-  eps = BN_EPS,
-): { y: tf.Tensor4D; mean: tf.Tensor1D; variance: tf.Tensor1D } {
-  const axes = [0, 1, 2];
-  const n = x.shape[0] * x.shape[1] * x.shape[2];
-  // The statistics are returned outside the gradient path: running stats never receive gradients.
-  // Written so that every full-size pass counts (3 forward, 5 backward, plus 2 per-channel means each
-  // way); everything per-channel is a 1-D op. Variance as E[x²] − E[x]² is safe here: the inputs are
-  // conv outputs / residual streams whose mean is not thousands of standard deviations.
-  let mean!: tf.Tensor1D;
-  let variance!: tf.Tensor1D;
-  // On wasm the same arithmetic runs as two fused kernels (backend/wasm-kernels.ts): one tfjs kernel
-  // call each way instead of ~17 and ~20, which is most of the per-op overhead of a training step.
-  const fused = tf.getKernel("LmlBatchNormTrain", tf.getBackend()) !== undefined;
-  const op = fused
-    ? tf.customGrad((xIn, gIn, bIn, save) => {
-        const [y, m, v, rstd] = tf.engine().runKernel("LmlBatchNormTrain", { x: xIn as tf.Tensor, gamma: gIn as tf.Tensor, beta: bIn as tf.Tensor }, { eps }) as tf.Tensor[];
-        mean = tf.keep(m as tf.Tensor1D);
-        variance = tf.keep(v as tf.Tensor1D);
-        (save as tf.GradSaveFunc)([xIn as tf.Tensor, m, rstd, gIn as tf.Tensor]);
-        return {
-          value: y,
-          gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-            const [x, m, rstd, g] = saved;
-            return tf.engine().runKernel("LmlBatchNormGrad", { dy, x, mean: m, rstd, gamma: g }, {}) as tf.Tensor[];
-          },
-        };
-      })
-    : tf.customGrad((xIn, gIn, bIn, save) => {
-        const x = xIn as tf.Tensor4D;
-        const g = gIn as tf.Tensor1D;
-        const b = bIn as tf.Tensor1D;
-        mean = tf.keep(tf.mean(x, axes));
-        variance = tf.keep(tf.relu(tf.sub(tf.mean(tf.square(x), axes), tf.square(mean))) as tf.Tensor1D);
-        const rstd = tf.rsqrt(tf.add(variance, eps));
-        const scale = tf.mul(g, rstd);
-        const y = tf.add(tf.mul(x, scale), tf.sub(b, tf.mul(mean, scale)));
-        (save as tf.GradSaveFunc)([x, mean, rstd, g]);
-        return {
-          value: y,
-          gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-            const [x, mean, rstd, g] = saved;
-            // With x̂ = (x − μ)·rstd:  dβ = Σdy,  dγ = Σdy·x̂ = rstd·(Σdy·x − μ·Σdy),
-            // dx = γ·rstd·(dy − dβ/n − x̂·dγ/n) = A·dy + B·x + C per channel.
-            const dBeta = tf.sum(dy, axes);
-            const dGamma = tf.mul(rstd, tf.sub(tf.sum(tf.mul(dy, x), axes), tf.mul(mean, dBeta)));
-            const A = tf.mul(g, rstd);
-            const B = tf.neg(tf.div(tf.mul(tf.mul(A, rstd), dGamma), n));
-            const C = tf.sub(tf.neg(tf.div(tf.mul(A, dBeta), n)), tf.mul(B, mean));
-            const dx = tf.add(tf.add(tf.mul(dy, A), tf.mul(x, B)), C);
-            return [dx, dGamma, dBeta];
-          },
-        };
-      });
-  const y = op(x, gamma, beta) as tf.Tensor4D;
-  return { y, mean, variance };
-}
-
-/**
- * Nearest-neighbour ×2 up-sampling. Its gradient is 2×2 sum-pooling (the adjoint), computed as 4×avg-pool,
- * which the wasm backend runs through XNNPACK. Written by hand because the wasm backend's
- * ResizeNearestNeighborGrad disagrees with the cpu backend's (test/backend-kernels.test.ts).
- */
-export function upsample2x(x: tf.Tensor4D): tf.Tensor4D {
-  const op = tf.customGrad((xIn) => {
-    const x = xIn as tf.Tensor4D;
-    const [B, h, w, C] = x.shape;
-    const cols = tf.concat([tf.reshape(x, [B, h, w, 1, C]), tf.reshape(x, [B, h, w, 1, C])], 3); // B×h×w×2×C
-    const rows = tf.concat([tf.reshape(cols, [B, h, 1, w * 2 * C]), tf.reshape(cols, [B, h, 1, w * 2 * C])], 2);
-    return {
-      value: tf.reshape(rows, [B, h * 2, w * 2, C]),
-      gradFunc: (dy: tf.Tensor) => tf.mul(tf.avgPool(dy as tf.Tensor4D, 2, 2, "valid"), 4),
-    };
-  });
-  return op(x) as tf.Tensor4D;
-}
-
-/**
- * 2×2 average pooling, stride 2, whose gradient is upsample2x(dy)/4: the wasm backend's AvgPoolGrad is a
- * scalar loop (~10 ms on the stem's 16×32×32×32), this is two concatenations and a multiply.
- */
-export function downsample2x(x: tf.Tensor4D): tf.Tensor4D {
-  const op = tf.customGrad((xIn) => ({
-    value: tf.avgPool(xIn as tf.Tensor4D, 2, 2, "valid"),
-    gradFunc: (dy: tf.Tensor) => tf.mul(upsample2x(dy as tf.Tensor4D), 0.25),
-  }));
-  return op(x) as tf.Tensor4D;
-}
-
-/**
- * Soft-argmax (integral regression): softmax over each landmark's h×w logits, then the expected cell
- * centre. Pixel-centre convention: heatmap cell (i, j) covers [j/w, (j+1)/w) × [i/h, (i+1)/h) of the
- * image and stands for its centre ((j+½)/w, (i+½)/h). The result is B×K×2 of (x, y) as fractions of the
- * image side; multiply by the image side to get the repo's pixel coordinates (pixel i covers [i, i+1)).
- */
-export function softArgmax(heatmaps: tf.Tensor4D): tf.Tensor3D {
-  return tf.tidy(() => {
-    const [B, h, w, K] = heatmaps.shape;
-    const logits = tf.transpose(tf.reshape(heatmaps, [B, h * w, K]), [0, 2, 1]); // B×K×hw
-    const p = tf.softmax(logits); // over the last axis
-    const grid = new Float32Array(h * w * 2);
-    for (let i = 0; i < h; i++) {
-      for (let j = 0; j < w; j++) {
-        grid[(i * w + j) * 2] = (j + 0.5) / w;
-        grid[(i * w + j) * 2 + 1] = (i + 0.5) / h;
-      }
-    }
-    const xy = tf.matMul(tf.reshape(p, [B * K, h * w]), tf.tensor2d(grid, [h * w, 2]));
-    return tf.reshape(xy, [B, K, 2]) as tf.Tensor3D;
-  });
-}
-
-/** A small seeded generator (mulberry32 + Box–Muller), so initial weights do not depend on the backend. */
-function gaussian(seed: number): () => number {
-  let a = seed >>> 0;
-  const uniform = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return () => {
-    const u = 1 - uniform();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * uniform());
-  };
-}
-
-function validate(cfg: HourglassConfig): void {
-  const ratio = cfg.inputSize / cfg.heatmapSize;
-  const problems: string[] = [];
-  if (!Number.isInteger(ratio) || (ratio & (ratio - 1)) !== 0) problems.push("inputSize / heatmapSize must be a power of two");
-  if (cfg.heatmapSize % 2 ** cfg.depth !== 0) problems.push(`heatmapSize ${cfg.heatmapSize} must be divisible by 2^depth = ${2 ** cfg.depth}`);
-  if (cfg.channels % 2 !== 0) problems.push("channels must be even");
-  for (const k of ["stacks", "channels", "depth", "blocks", "landmarks"] as const) {
-    if (!Number.isInteger(cfg[k]) || cfg[k] < 1) problems.push(`${k} must be a positive integer`);
-  }
-  if (cfg.inputChannels !== 1 && cfg.inputChannels !== 3) problems.push("inputChannels must be 1 or 3");
-  if (problems.length) throw new Error(`HourglassConfig: ${problems.join("; ")}`);
-}
-
 export function createHourglass(cfg: HourglassConfig, seed: number): Hourglass {
-  validate(cfg);
+  assertModelConfig(cfg, "HourglassConfig");
   const config = { ...cfg };
-  const randn = gaussian(seed);
-  const params = new Map<string, tf.Variable>(); // trainable, in creation order
-  const stats = new Map<string, tf.Variable>(); // batch-norm running statistics
+  const rng = new Rng(seed);
+  const params = new ParamRegistry(() => rng.normalFromComplement());
   let macs = 0; // multiply-adds per image, summed as the layers are built
-
-  // Variables are created inside tidy so that their initial-value tensors are not left behind.
-  const variable = (init: () => tf.Tensor, trainable: boolean) => tf.tidy(() => tf.variable(init(), trainable));
 
   // ---- layers: each creates its parameters now and returns how to apply them --------------------------
 
   /** k×k convolution, 'same' padding. `side` is the output side, for the FLOP count. */
   function conv(name: string, k: number, cin: number, cout: number, side: number, o: { stride?: number; bias?: boolean } = {}): Apply {
     const stride = o.stride ?? 1;
-    const std = Math.sqrt(2 / (k * k * cin)); // He et al. 2015, fan-in
-    const w = new Float32Array(k * k * cin * cout).map(() => randn() * std);
-    const W = variable(() => tf.tensor4d(w, [k, k, cin, cout]), true);
-    params.set(`${name}.w`, W);
-    let B: tf.Variable | null = null;
-    if (o.bias) params.set(`${name}.b`, (B = variable(() => tf.zeros([cout]), true)));
+    const W = params.he(`${name}.w`, [k, k, cin, cout], k * k * cin);
+    const B = o.bias ? params.zeros(`${name}.b`, [cout]) : null;
     macs += side * side * k * k * cin * cout;
     return (x) => {
       const y = tf.conv2d(x, W as tf.Tensor4D, stride, "same");
@@ -267,14 +110,10 @@ export function createHourglass(cfg: HourglassConfig, seed: number): Hourglass {
   }
 
   function bn(name: string, c: number): Apply {
-    const gamma = variable(() => tf.ones([c]), true) as tf.Variable<tf.Rank.R1>;
-    const beta = variable(() => tf.zeros([c]), true) as tf.Variable<tf.Rank.R1>;
-    const mean = variable(() => tf.zeros([c]), false) as tf.Variable<tf.Rank.R1>;
-    const variance = variable(() => tf.ones([c]), false) as tf.Variable<tf.Rank.R1>;
-    params.set(`${name}.gamma`, gamma);
-    params.set(`${name}.beta`, beta);
-    stats.set(`${name}.mean`, mean);
-    stats.set(`${name}.var`, variance);
+    const gamma = params.ones(`${name}.gamma`, [c]) as tf.Variable<tf.Rank.R1>;
+    const beta = params.zeros(`${name}.beta`, [c]) as tf.Variable<tf.Rank.R1>;
+    const mean = params.buffer(`${name}.mean`, [c], 0) as tf.Variable<tf.Rank.R1>;
+    const variance = params.buffer(`${name}.var`, [c], 1) as tf.Variable<tf.Rank.R1>;
     return (x, training) => {
       if (!training) {
         const scale = tf.mul(gamma, tf.rsqrt(tf.add(variance, BN_EPS)));
@@ -369,29 +208,26 @@ export function createHourglass(cfg: HourglassConfig, seed: number): Hourglass {
     });
 
   const lastHead = stacks[stacks.length - 1].head;
-  const all = () => new Map([...params, ...stats]);
 
   return {
     config,
-    trainableVariables: [...params.values()],
+    trainableVariables: params.variables,
     forward,
     head: (features) => tf.tidy(() => lastHead(features, false)),
-    getState: () => Object.fromEntries(all()),
+    getState: () => params.named,
     setState(m) {
-      const vars = all();
-      const missing = [...vars.keys()].filter((k) => !(k in m));
+      const vars = params.named;
+      const missing = Object.keys(vars).filter((k) => !(k in m));
       if (missing.length) throw new Error(`setState: missing ${missing.length} tensors, e.g. ${missing.slice(0, 3).join(", ")}`);
-      for (const [k, v] of vars) {
+      for (const [k, v] of Object.entries(vars)) {
         if (!tf.util.arraysEqual(v.shape, m[k].shape)) {
           throw new Error(`setState: ${k} has shape [${m[k].shape}], the model expects [${v.shape}]`);
         }
       }
-      for (const [k, v] of vars) v.assign(m[k]);
+      for (const [k, v] of Object.entries(vars)) v.assign(m[k]);
     },
-    paramCount: () => [...params.values()].reduce((n, v) => n + v.size, 0),
+    paramCount: () => params.count(),
     flopsPerImage: () => 2 * macs,
-    dispose() {
-      for (const v of all().values()) v.dispose();
-    },
+    dispose: () => params.dispose(),
   };
 }

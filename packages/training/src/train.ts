@@ -8,7 +8,8 @@
  *   4. checkpoint every epoch; evaluate every `eval.everyEpochs`
  *   5. final evaluation on every (test set, protocol, norm), and PNG strips of sample predictions
  *
- * Regimes (RunConfig.regime), i.e. what one step's loss is:
+ * Regimes (RunConfig.regime; core's regime traits say which data and nets each uses), i.e. what one
+ * step's loss is:
  * - synthetic-only:            landmark loss on synthetic dense points.
  * - supervised-real:           landmark loss on real 68-point labels (a 68-point model).
  * - syn-real-label-adaptation: synthetic landmark loss + labelWeight · L1(transfer(dense(real)), real 68)
@@ -18,191 +19,47 @@
  * Source and real images of a step go through the network as one batch, so batch-norm sees both domains
  * (as in the DANN and DALN reference implementations).
  *
- * The label-transfer network is `train.labelTransfer`: an MLP on coordinates or a small U-Net on heatmaps
- * (adaptation.ts). Knobs with the study's values as defaults: `train.lrSchedule` (cosine decay from `lr`
- * to lr/10 over the run: short CPU runs gain much from the final low-lr phase), `train.heatmapSigma`
- * (Gaussian targets, σ = 1 heatmap cell), `train.discHidden` (DANN discriminator width, 64).
- * Fixed here: AdamW (β = 0.9/0.999, decoupled weight decay).
+ * Where the rest lives: the networks in model.ts (the diagram), nets.ts (which nets a regime trains) and
+ * adaptation/ (gradient reversal and DALN, the label-transfer nets, the discriminator); the losses in
+ * losses.ts; AdamW and the lr schedule in optim.ts; checkpoint state in state.ts; data streams and
+ * augmentation in data.ts; the evaluation protocols in evaluate.ts. Every knob is a RunConfig field
+ * (packages/core/src/run-config.ts) with the study's value as its default.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { IBUG68, RunConfigSchema, UsageError, nearestSubset, type RunConfig, type RunConfigInput } from "@lml/core";
 import {
-  DomainDiscriminator,
-  LabelTransferMLP,
-  LabelTransferUNet,
-  Rng,
-  UNET_CHANNELS,
-  type LabelTransfer,
-  dalnBlock,
-  dalnDiscrepancy,
-  gradReverse,
-  rampLambda,
-} from "./adaptation";
+  IBUG68,
+  TEST_SETS,
+  TEST_SET_INFO,
+  modelPoints,
+  regimeTraits,
+  streamsRealImages,
+  type RunConfig,
+  type TestSet,
+} from "@lml/core";
+import { dalnBlock, dalnDiscrepancy, gradReverse, rampLambda } from "./adaptation/daln";
 import { initBackend } from "./backend/select";
-import { decodeCheckpoint, encodeCheckpoint, type StoredTensor } from "./checkpoint";
 import {
-  type Batch,
-  type BatchSource,
+  Stream,
   augmentBatch,
   coordTensor,
   epochBatches,
   imageTensor,
   openReal,
   openSynthetic,
+  shuffleSeed,
+  stepsPerEpoch,
   synth,
+  type BatchSource,
+  type RealSplit,
 } from "./data";
-import { type EvaluationOutcome, type EvaluationRecord, evaluateModel } from "./evaluate";
+import { type EvaluationOutcome, evaluateModel } from "./evaluate";
+import { StopRequested, type TrainHooks, type TrainResult } from "./hooks";
 import { coordLoss, landmarkLoss } from "./losses";
-import { createHourglass, type Hourglass } from "./model";
-import { sampleArtifacts, type SampleArtifact } from "./samples";
-
-export type { EvaluationRecord } from "./evaluate";
-export type { SampleArtifact } from "./samples";
-
-/** Test images per test set drawn into the final evaluation's sample strips. */
-export const SAMPLE_IMAGES = 8;
-
-export interface TrainHooks {
-  onProgress?(p: { step: number; totalSteps: number; epoch: number; loss: number; imagesPerSec: number }): void | Promise<void>;
-  onMetric?(points: Array<{ name: string; step: number; epoch?: number; value: number }>): void | Promise<void>;
-  /** Opaque bytes: weights + optimiser + RNG + step (see checkpoint.ts). */
-  checkpoint?: { load(): Promise<Uint8Array | null>; save(bytes: Uint8Array, step: number): Promise<void> };
-  /** Checked after each step: when true the run checkpoints, then throws StopRequested. */
-  shouldStop?(): boolean | Promise<boolean>;
-}
-
-/** Thrown by `train` after it saved a checkpoint because `shouldStop` asked it to. */
-export class StopRequested extends Error {
-  constructor(readonly step: number) {
-    super(`training stopped on request after step ${step} (checkpoint saved)`);
-    this.name = "StopRequested";
-  }
-}
-
-export interface TrainResult {
-  backend: string;
-  steps: number;
-  evaluations: EvaluationRecord[];
-  seconds: number;
-  /** PNG strips of sample predictions on the test sets (final evaluation), one per test set. */
-  artifacts: SampleArtifact[];
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Networks and optimiser
-// ---------------------------------------------------------------------------------------------------
-
-/** The networks of one run. */
-export interface Nets {
-  model: Hourglass;
-  /** Label-transfer head (syn-real-label-adaptation): an MLP or a U-Net, per `train.labelTransfer`. */
-  transfer?: LabelTransfer;
-  /** DANN domain discriminator (uda-discriminator). */
-  discriminator?: DomainDiscriminator;
-  /** For each iBug68 point, its nearest model point (identity for 68-point models). */
-  subset: Int32Array;
-  /** Every trainable variable, in a fixed order (the optimiser state and checkpoints follow it). */
-  variables: tf.Variable[];
-}
-
-/** Landmarks the model predicts: the dense synthetic scheme, or 68 for the supervised-real model. */
-export function modelPoints(config: RunConfig): number {
-  return config.regime === "supervised-real" ? 68 : config.data.scheme;
-}
-
-/**
- * The run's networks, freshly initialised from `config.seed`. `subset` = for each iBug68 point its
- * nearest model point (`nearestSubsetFor`).
- */
-export function buildNets(config: RunConfig, subset: Int32Array): Nets {
-  const points = modelPoints(config);
-  const model = createHourglass({ ...config.model, landmarks: points }, config.seed);
-  const transfer =
-    config.regime !== "syn-real-label-adaptation"
-      ? undefined
-      : config.train.labelTransfer === "unet"
-        ? new LabelTransferUNet(points, subset, UNET_CHANNELS, config.seed + 1)
-        : new LabelTransferMLP(points, subset, config.eval.mlpHidden, config.seed + 1);
-  const discriminator =
-    config.regime === "uda-discriminator"
-      ? new DomainDiscriminator(config.model.channels, config.train.discHidden, config.seed + 2)
-      : undefined;
-  const variables = [...model.trainableVariables, ...(transfer?.variables ?? []), ...(discriminator?.variables ?? [])];
-  return { model, transfer, discriminator, subset, variables };
-}
-
-/** iBug68 → model point mapping: the identity for 68-point models, else core's nearest subset. */
-export async function nearestSubsetFor(points: number): Promise<Int32Array> {
-  if (points === 68) return Int32Array.from({ length: 68 }, (_, i) => i);
-  const { getScheme } = await synth();
-  return nearestSubset(getScheme(points), getScheme(68));
-}
-
-export function disposeNets(nets: Nets): void {
-  nets.model.dispose();
-  nets.transfer?.dispose();
-  nets.discriminator?.dispose();
-}
-
-/**
- * Adam with decoupled weight decay (Loshchilov & Hutter), run on the host: its state (moments and step
- * count) is two Float32Arrays that a checkpoint stores and restores bit for bit. Doing it with tensor
- * ops cost ~15 tiny kernels per variable (~2,700 per step for a 2-stack hourglass), 75 ms of a 380 ms
- * wasm step; one JS loop over ~10⁵ floats is a few ms. On a GPU backend it costs one gradient download
- * and one weight upload per step, small next to a step.
- */
-export class AdamW {
-  readonly m: Float32Array;
-  readonly v: Float32Array;
-  t = 0;
-  private readonly offsets: number[] = [];
-  constructor(
-    readonly vars: tf.Variable[],
-    readonly beta1 = 0.9,
-    readonly beta2 = 0.999,
-    readonly eps = 1e-8,
-  ) {
-    let total = 0;
-    for (const x of vars) {
-      this.offsets.push(total);
-      total += x.size;
-    }
-    this.m = new Float32Array(total);
-    this.v = new Float32Array(total);
-  }
-
-  apply(grads: tf.NamedTensorMap, lr: number, weightDecay: number): void {
-    this.t += 1;
-    const { beta1: b1, beta2: b2, eps, m, v } = this;
-    const step = lr / (1 - b1 ** this.t);
-    const c2 = 1 - b2 ** this.t;
-    const decay = 1 - lr * weightDecay;
-    this.vars.forEach((variable, i) => {
-      const grad = grads[variable.name];
-      const g = grad ? grad.dataSync() : null; // a variable this regime's loss does not touch: g = 0
-      const x = Float32Array.from(variable.dataSync());
-      const o = this.offsets[i];
-      for (let k = 0; k < x.length; k++) {
-        const gk = g ? g[k] : 0;
-        const mk = (m[o + k] = b1 * m[o + k] + (1 - b1) * gk);
-        const vk = (v[o + k] = b2 * v[o + k] + (1 - b2) * gk * gk);
-        x[k] = x[k] * decay - (step * mk) / (Math.sqrt(vk / c2) + eps);
-      }
-      const next = tf.tensor(x, variable.shape, "float32");
-      variable.assign(next);
-      next.dispose();
-    });
-  }
-
-  dispose(): void {}
-}
-
-/** The learning rate of `step`: `train.lrSchedule` "cosine" decays from lr to lr/10 over the run, "constant" keeps lr. */
-export function learningRate(config: RunConfig, step: number, totalSteps: number): number {
-  if (config.train.lrSchedule === "constant") return config.train.lr;
-  const p = Math.min(1, step / Math.max(1, totalSteps));
-  return config.train.lr * (0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * p)));
-}
+import { buildNets, disposeNets, nearestSubsetFor, type Nets } from "./nets";
+import { type AdamW, createOptimiser, learningRate } from "./optim";
+import { sampleArtifacts } from "./samples";
+import { Rng } from "./rng";
+import { type Cursor, loadState, saveState } from "./state";
 
 // ---------------------------------------------------------------------------------------------------
 // One step
@@ -227,8 +84,7 @@ export type LossParts = Record<string, tf.Scalar>;
 export function regimeLoss(config: RunConfig, nets: Nets, input: StepInput, step: number): LossParts {
   const t = config.train;
   const { model } = nets;
-  const adapt = config.regime === "syn-real-label-adaptation" || config.regime === "uda-discriminator";
-  if (!adapt || !input.realImages) {
+  if (!streamsRealImages(config.regime) || !input.realImages) {
     const { heatmaps } = model.forward(input.images, true);
     const l = landmarkLoss(heatmaps, input.coords, t);
     return { total: l.total, heatmap: l.heatmap, coord: l.coord };
@@ -245,18 +101,19 @@ export function regimeLoss(config: RunConfig, nets: Nets, input: StepInput, step
   const fs = tf.slice(reversed, [0, 0, 0, 0], [bs, -1, -1, -1]);
   const ft = tf.slice(reversed, [bs, 0, 0, 0], [br, -1, -1, -1]);
 
-  if (config.regime === "syn-real-label-adaptation") {
-    if (!nets.transfer || !input.realCoords68) throw new Error("syn-real-label-adaptation needs a transfer net and real labels");
+  if (regimeTraits(config.regime).needsTransferNet) {
+    if (!nets.transfer || !input.realCoords68) throw new Error(`${config.regime} needs a transfer net and real labels`);
     // Real 68-point labels reach the backbone through the label-transfer network.
     const last = heatmaps[heatmaps.length - 1];
     const real = tf.slice(last, [bs, 0, 0, 0], [br, -1, -1, -1]);
     const label = coordLoss(nets.transfer.predict(real), input.realCoords68, last.shape[1]);
     // DALN: the task head, fed through the reversal layer, is the critic.
-    const w = dalnDiscrepancy(model.head(fs), model.head(ft), dalnBlock(step, last.shape[3]));
+    const w = dalnDiscrepancy(model.head(fs), model.head(ft), dalnBlock(step, last.shape[3], t.dalnBlock));
     parts.label = label;
     parts.daln = w;
     total = tf.add(total, tf.sub(tf.mul(label, t.labelWeight), tf.mul(w, t.dalnWeight))) as tf.Scalar;
   } else {
+    // DANN: a separate discriminator, behind the same reversal layer.
     const d = nets.discriminator!.loss(fs, ft);
     parts.domain = d;
     total = tf.add(total, tf.mul(d, t.discWeight)) as tf.Scalar;
@@ -295,157 +152,29 @@ export function trainStep(
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Checkpoint state
-// ---------------------------------------------------------------------------------------------------
-
-interface Cursor {
-  /** Optimiser steps taken. */
-  step: number;
-  epoch: number;
-  /** Batches of `epoch` already consumed. */
-  batchInEpoch: number;
-  /** The real stream of the adaptation regimes: its own epoch and batch position. */
-  realEpoch: number;
-  realBatch: number;
-  rng: number;
-}
-
-interface CheckpointMeta extends Cursor {
-  version: 1;
-  /** What must match for a resume to be the same experiment (epochs and eval may change). */
-  fingerprint: string;
-}
-
-/**
- * Train knobs added after checkpoints were first written, with the values that were hard-coded before.
- * At these values they are left out of the fingerprint, so a checkpoint written before the knob existed
- * (same behaviour) still resumes; any other value (e.g. labelTransfer "unet") makes it a different one.
- */
-const LATER_TRAIN_DEFAULTS: Record<string, unknown> = { labelTransfer: "mlp", heatmapSigma: 1, lrSchedule: "cosine", discHidden: 64 };
-
-function fingerprint(config: RunConfig): string {
-  const { epochs: _epochs, ...rest } = config.train;
-  const train = Object.fromEntries(
-    Object.entries(rest).filter(([k, v]) => !(k in LATER_TRAIN_DEFAULTS && LATER_TRAIN_DEFAULTS[k] === v)),
-  );
-  return JSON.stringify({ regime: config.regime, seed: config.seed, model: config.model, data: config.data, train });
-}
-
-function extraVariables(nets: Nets): Record<string, tf.Variable> {
-  return { ...(nets.transfer?.named ?? {}), ...(nets.discriminator?.named ?? {}) };
-}
-
-function host(t: tf.Tensor): StoredTensor {
-  return { dtype: t.dtype === "int32" ? "int32" : "float32", shape: t.shape, data: t.dataSync() as Float32Array };
-}
-
-export function saveState(config: RunConfig, nets: Nets, opt: AdamW, cursor: Cursor): Uint8Array {
-  const tensors: Record<string, StoredTensor> = {};
-  for (const [name, t] of Object.entries(nets.model.getState())) tensors[`model/${name}`] = host(t);
-  for (const [name, v] of Object.entries(extraVariables(nets))) tensors[`net/${name}`] = host(v);
-  tensors["adam/m"] = { dtype: "float32", shape: [opt.m.length], data: opt.m };
-  tensors["adam/v"] = { dtype: "float32", shape: [opt.v.length], data: opt.v };
-  const meta: CheckpointMeta = { version: 1, fingerprint: fingerprint(config), ...cursor, rng: cursor.rng };
-  return encodeCheckpoint({ meta: { ...meta, adamT: opt.t }, tensors });
-}
-
-export function loadState(config: RunConfig, nets: Nets, opt: AdamW, bytes: Uint8Array): Cursor {
-  const { meta, tensors } = decodeCheckpoint<CheckpointMeta & { adamT: number }>(bytes);
-  if (meta.fingerprint !== fingerprint(config))
-    throw new UsageError(
-      "checkpoint: it was written by a different configuration (only train.epochs and eval may change on resume); " +
-        "remove it or train into another folder",
-    );
-  const get = (name: string) => {
-    const t = tensors[name];
-    if (!t) throw new Error(`checkpoint: missing tensor "${name}"`);
-    return tf.tensor(t.data, t.shape, t.dtype);
-  };
-  const modelState: tf.NamedTensorMap = {};
-  for (const name of Object.keys(nets.model.getState())) modelState[name] = get(`model/${name}`);
-  nets.model.setState(modelState);
-  tf.dispose(modelState);
-  const assign = (v: tf.Variable, name: string) => {
-    const t = get(name);
-    v.assign(t);
-    t.dispose();
-  };
-  for (const [name, v] of Object.entries(extraVariables(nets))) assign(v, `net/${name}`);
-  for (const [name, into] of [["adam/m", opt.m], ["adam/v", opt.v]] as const) {
-    const t = tensors[name];
-    if (!t || t.data.length !== into.length) throw new Error(`checkpoint: optimiser state "${name}" missing or of another size`);
-    into.set(t.data);
-  }
-  opt.t = meta.adamT;
-  return {
-    step: meta.step,
-    epoch: meta.epoch,
-    batchInEpoch: meta.batchInEpoch,
-    realEpoch: meta.realEpoch,
-    realBatch: meta.realBatch,
-    rng: meta.rng,
-  };
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Data streams
-// ---------------------------------------------------------------------------------------------------
-
-/** Shuffle seed of one epoch of one stream: a pure function of (run seed, stream, epoch). */
-function shuffleSeed(seed: number, stream: number, epoch: number): number {
-  return (Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(stream + 1, 0x85ebca6b) ^ Math.imul(epoch + 1, 0xc2b2ae35)) >>> 0;
-}
-
-/** An endless stream over a split, epoch after epoch, whose position is (epoch, batch) for checkpoints. */
-class Stream {
-  private it: AsyncGenerator<Batch> | null = null;
-  constructor(
-    private readonly source: BatchSource,
-    private readonly batchSize: number,
-    private readonly seed: number,
-    private readonly id: number,
-    public epoch: number,
-    public batch: number,
-  ) {}
-  async next(): Promise<Batch> {
-    for (let tries = 0; tries < 2; tries++) {
-      if (!this.it) this.it = epochBatches(this.source, this.batchSize, shuffleSeed(this.seed, this.id, this.epoch), this.batch);
-      const r = await this.it.next();
-      if (!r.done) {
-        this.batch += 1;
-        return r.value;
-      }
-      this.it = null;
-      this.epoch += 1;
-      this.batch = 0;
-    }
-    throw new UsageError(`${this.source.name}: the split has no images`);
-  }
-}
-
-/** Steps per epoch: whole batches of the labelled split (a split smaller than one batch is one step). */
-export function stepsPerEpoch(length: number, batchSize: number): number {
-  return Math.max(1, Math.floor(length / batchSize));
-}
-
-// ---------------------------------------------------------------------------------------------------
 // train()
 // ---------------------------------------------------------------------------------------------------
 
-export async function train(input: RunConfig | RunConfigInput, hooks: TrainHooks = {}): Promise<TrainResult> {
+/** The real test sets (core's TEST_SETS of the real domain), opened one after the other. */
+async function openRealTests(config: RunConfig): Promise<Array<{ testSet: TestSet; source: BatchSource }>> {
+  const out = [];
+  for (const testSet of TEST_SETS.filter((t) => TEST_SET_INFO[t].domain === "real"))
+    out.push({ testSet, source: await openReal(config, testSet as RealSplit) });
+  return out;
+}
+
+/** Trains one parsed RunConfig (parse it once where it enters: `parseRunConfig`) and evaluates it. */
+export async function train(config: RunConfig, hooks: TrainHooks = {}): Promise<TrainResult> {
   const started = performance.now();
-  const parsed = RunConfigSchema.safeParse(input);
-  if (!parsed.success) throw new UsageError(`run config: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
-  const config = parsed.data;
   const { model: mc, train: tc } = config;
+  const traits = regimeTraits(config.regime);
   const side = mc.inputSize;
   const backend = await initBackend();
 
   // 1. Data. The labelled split drives epochs; adaptation regimes also stream real train images.
-  const points = modelPoints(config);
+  const points = modelPoints(config.regime, config.data.scheme);
   const realTrain = await openReal(config, "train");
-  const labelled = config.regime === "supervised-real" ? realTrain : await openSynthetic(config, "train");
-  const usesReal = config.regime === "syn-real-label-adaptation" || config.regime === "uda-discriminator";
+  const labelled = traits.trainsOn === "real" ? realTrain : await openSynthetic(config, "train");
   const { getScheme } = await synth();
   // Real labels and the synthetic faces' landmarks68 are both in iBug68 order.
   const mirror68 = IBUG68.mirror;
@@ -455,28 +184,27 @@ export async function train(input: RunConfig | RunConfigInput, hooks: TrainHooks
 
   // 2. Networks, optimiser, RNG; then resume.
   const nets = buildNets(config, await nearestSubsetFor(points));
-  const opt = new AdamW(nets.variables);
+  const opt = createOptimiser(config, nets.variables);
   let cursor: Cursor = { step: 0, epoch: 0, batchInEpoch: 0, realEpoch: 0, realBatch: 0, rng: (config.seed * 2654435761) >>> 0 };
   const saved = await hooks.checkpoint?.load();
   if (saved) cursor = loadState(config, nets, opt, saved);
   const rng = new Rng(cursor.rng);
-  const real = usesReal ? new Stream(realTrain, tc.batchSize, config.seed, 1, cursor.realEpoch, cursor.realBatch) : null;
+  const real = streamsRealImages(config.regime)
+    ? new Stream(realTrain, tc.batchSize, config.seed, 1, cursor.realEpoch, cursor.realBatch)
+    : null;
 
   const evaluateNow = async (samples = 0): Promise<EvaluationOutcome> =>
     evaluateModel({
       model: nets.model,
       syntheticTest: await openSynthetic(config, "test"),
       realTrain,
-      realTests: [
-        { testSet: "common", source: await openReal(config, "common") },
-        { testSet: "challenging", source: await openReal(config, "challenging") },
-      ],
+      realTests: await openRealTests(config),
       subset: nets.subset,
       transfer: nets.transfer,
-      ibugModel: config.regime === "supervised-real",
+      ibugModel: traits.predicts === "ibug68",
       side,
       channels: mc.inputChannels,
-      batchSize: Math.max(tc.batchSize, 32),
+      batchSize: config.eval.batchSize,
       mlp: { epochs: config.eval.mlpEpochs, hidden: config.eval.mlpHidden, seed: config.seed + 3 },
       samples,
     });
@@ -502,10 +230,7 @@ export async function train(input: RunConfig | RunConfigInput, hooks: TrainHooks
           images: imageTensor(batch, side, mc.inputChannels),
           coords: coordTensor(batch.landmarks, batch.size, side),
           realImages: realBatch ? imageTensor(realBatch, side, mc.inputChannels) : undefined,
-          realCoords68:
-            realBatch && config.regime === "syn-real-label-adaptation"
-              ? coordTensor(realBatch.landmarks68, realBatch.size, side)
-              : undefined,
+          realCoords68: realBatch && traits.usesRealLabels ? coordTensor(realBatch.landmarks68, realBatch.size, side) : undefined,
         };
         const lr = learningRate(config, cursor.step, totalSteps);
         let parts: Record<string, number>;
@@ -555,7 +280,7 @@ export async function train(input: RunConfig | RunConfigInput, hooks: TrainHooks
     }
 
     // 5. Final evaluation.
-    const { records: evaluations, samples } = await evaluateNow(SAMPLE_IMAGES);
+    const { records: evaluations, samples } = await evaluateNow(config.eval.sampleImages);
     await hooks.onMetric?.(
       evaluations.map((r) => ({ name: `eval/${r.testSet}/${r.protocol}/${r.norm}/nme`, step: cursor.step, epoch: cursor.epoch, value: r.nme })),
     );

@@ -6,7 +6,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../src/backend/select.js";
-import { batchNorm, downsample2x, upsample2x } from "../src/model.js";
+import { batchNorm, downsample2x, upsample2x } from "../src/backend/ops.js";
 
 beforeAll(async () => {
   await initBackend("cpu", () => {});

@@ -2,11 +2,12 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import { IBUG68_TEMPLATE } from "@lml/core";
 import { beforeAll, describe, expect, it } from "vitest";
-import { LabelTransferUNet } from "../src/adaptation";
+import { LabelTransferUNet } from "../src/adaptation/transfer";
+import { softArgmax } from "../src/backend/ops";
 import type { BatchSource } from "../src/data";
 import { selectSubset } from "@lml/core";
 import { applyMlp, fitTestTimeMlp, predictSplit, scoreShapes } from "../src/evaluate";
-import { createHourglass, softArgmax } from "../src/model";
+import { createHourglass } from "../src/model";
 
 beforeAll(async () => {
   await tf.setBackend("cpu");
@@ -133,5 +134,33 @@ describe("direct protocol", () => {
     p.direct!.forEach((v, i) => expect(v).toBeCloseTo(want[i], 4));
     model.dispose();
     transfer.dispose();
+  });
+});
+
+describe("inference batches (eval.batchSize)", () => {
+  it("change speed, not the predictions", async () => {
+    const side = 16;
+    const model = createHourglass({ inputSize: side, inputChannels: 1, stacks: 1, channels: 8, depth: 1, blocks: 1, heatmapSize: 4, landmarks: 10 }, 3);
+    const n = 7;
+    const images = Float32Array.from({ length: n * side * side }, (_, i) => ((i * 13) % 17) / 17);
+    // A split that honours the batch size it is asked for, as the real ones do.
+    const source: BatchSource = {
+      name: "fixed",
+      length: n,
+      points: 10,
+      *batches(bs) {
+        for (let s = 0; s < n; s += bs) {
+          const size = Math.min(bs, n - s);
+          const plane = side * side;
+          yield { size, images: images.slice(s * plane, (s + size) * plane), landmarks: new Float32Array(size * 20), visible: new Float32Array(size * 10), landmarks68: new Float32Array(size * 136) };
+        }
+      },
+    };
+    const at = async (batchSize: number) => Array.from((await predictSplit(model, source, { side, channels: 1, batchSize })).pred);
+    const whole = await at(7);
+    expect(whole).toHaveLength(n * 10 * 2);
+    expect(await at(2)).toEqual(whole);
+    expect(await at(32)).toEqual(whole);
+    model.dispose();
   });
 });

@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import { beforeAll, describe, expect, it } from "vitest";
 import { coordLoss, expectedCoords, gaussianTargetRows, heatmapLoss, landmarkLoss, landmarkRows, rowLogSoftmax } from "../src/losses";
-import { softArgmax } from "../src/model";
+import { softArgmax } from "../src/backend/ops";
 
 beforeAll(async () => {
   await tf.setBackend("cpu");

@@ -1,7 +1,8 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../src/backend/select.js";
-import { createHourglass, softArgmax, type HourglassConfig } from "../src/model.js";
+import { softArgmax } from "../src/backend/ops.js";
+import { createHourglass, type HourglassConfig } from "../src/model.js";
 
 const small: HourglassConfig = { inputSize: 32, inputChannels: 1, stacks: 2, channels: 16, depth: 2, blocks: 1, heatmapSize: 8, landmarks: 5 };
 

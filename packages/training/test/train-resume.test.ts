@@ -2,20 +2,22 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
-import { StopRequested, train, type TrainHooks } from "../src/train";
+import { RunConfigSchema } from "@lml/core";
+import { StopRequested, type TrainHooks } from "../src/hooks";
+import { train } from "../src/train";
 
 // Renders a handful of tiny faces and trains a few steps end to end: slow-ish on two shared cores.
 vi.setConfig({ testTimeout: 240_000 });
 process.env.LML_DATA_DIR ??= mkdtempSync(join(tmpdir(), "lml-train-"));
 
-const config = {
-  regime: "uda-discriminator" as const,
+const config = RunConfigSchema.parse({
+  regime: "uda-discriminator",
   seed: 5,
   model: { inputSize: 32, stacks: 1, channels: 16, depth: 1, heatmapSize: 8 },
   data: { scheme: 68, syntheticTrain: 8, syntheticTest: 4, realTrain: 8, realCommon: 4, realChallenging: 4 },
   train: { epochs: 2, batchSize: 3 },
   eval: { mlpEpochs: 2, mlpHidden: 8 },
-};
+});
 
 function memoryStore(): NonNullable<TrainHooks["checkpoint"]> & { saves: number[] } {
   let bytes: Uint8Array | null = null;

@@ -1,21 +1,23 @@
 import * as tf from "@tensorflow/tfjs-core";
-import { REGIMES, RunConfigSchema, type Regime, type RunConfig, type RunConfigInput } from "@lml/core";
-import { beforeAll, describe, expect, it, vi } from "vitest";
-import { LabelTransferUNet, Rng } from "../src/adaptation";
-import { decodeCheckpoint } from "../src/checkpoint";
-import { initBackend } from "../src/backend/select";
 import {
-  AdamW,
-  buildNets,
-  disposeNets,
-  learningRate,
-  loadState,
+  REGIMES,
+  RunConfigSchema,
   modelPoints,
-  regimeLoss,
-  saveState,
-  trainStep,
-  type StepInput,
-} from "../src/train";
+  regimeTraits,
+  streamsRealImages,
+  type Regime,
+  type RunConfig,
+  type RunConfigInput,
+} from "@lml/core";
+import { beforeAll, describe, expect, it, vi } from "vitest";
+import { LabelTransferUNet } from "../src/adaptation/transfer";
+import { initBackend } from "../src/backend/select";
+import { decodeCheckpoint } from "../src/checkpoint";
+import { buildNets, disposeNets } from "../src/nets";
+import { createOptimiser, learningRate } from "../src/optim";
+import { Rng } from "../src/rng";
+import { loadState, saveState } from "../src/state";
+import { regimeLoss, trainStep, type StepInput } from "../src/train";
 
 // A few tiny steps each; two shared cores need more than vitest's 5 s default.
 vi.setConfig({ testTimeout: 60_000 });
@@ -43,19 +45,18 @@ function fixedInput(config: RunConfig, seed: number): StepInput {
   const rng = new Rng(seed);
   const b = 4;
   const side = config.model.inputSize;
-  const pts = modelPoints(config);
+  const pts = modelPoints(config.regime, config.data.scheme);
   const img = () => tf.tensor4d(Float32Array.from({ length: b * side * side }, () => rng.next()), [b, side, side, 1]);
   const coords = (n: number) => tf.tensor3d(Float32Array.from({ length: b * n * 2 }, () => rng.uniform(0.25, 0.75)), [b, n, 2]);
-  const adapt = config.regime === "syn-real-label-adaptation" || config.regime === "uda-discriminator";
   return {
     images: img(),
     coords: coords(pts),
-    realImages: adapt ? img() : undefined,
-    realCoords68: config.regime === "syn-real-label-adaptation" ? coords(68) : undefined,
+    realImages: streamsRealImages(config.regime) ? img() : undefined,
+    realCoords68: streamsRealImages(config.regime) && regimeTraits(config.regime).usesRealLabels ? coords(68) : undefined,
   };
 }
 
-const subsetFor = (config: RunConfig) => Int32Array.from({ length: 68 }, (_, i) => (i * 7) % modelPoints(config));
+const subsetFor = (config: RunConfig) => Int32Array.from({ length: 68 }, (_, i) => (i * 7) % modelPoints(config.regime, config.data.scheme));
 
 /** Every regime with default knobs, plus syn-real-label-adaptation with the U-Net label transfer. */
 const STEP_CASES: Array<[string, Regime, RunConfigInput["train"]]> = [
@@ -67,7 +68,7 @@ describe("one training step", () => {
   it.each(STEP_CASES)("reduces the %s loss on a fixed batch", (_name, regime, train) => {
     const config = tinyConfig(regime, 1e-3, train);
     const nets = buildNets(config, subsetFor(config));
-    const opt = new AdamW(nets.variables);
+    const opt = createOptimiser(config, nets.variables);
     const input = fixedInput(config, 11);
     const before = trainStep(config, nets, opt, input, 0, config.train.lr);
     const after = tf.tidy(() => regimeLoss(config, nets, input, 0).total.dataSync()[0]);
@@ -88,7 +89,7 @@ describe("one training step", () => {
     const nets = buildNets(config, subsetFor(config));
     expect(nets.transfer).toBeInstanceOf(LabelTransferUNet);
     expect(nets.variables).toEqual(expect.arrayContaining(nets.transfer!.variables));
-    const opt = new AdamW(nets.variables);
+    const opt = createOptimiser(config, nets.variables);
     const input = fixedInput(config, 5);
     const initial = Object.fromEntries(Object.entries(nets.transfer!.named).map(([k, v]) => [k, Float32Array.from(v.dataSync())]));
     const before = trainStep(config, nets, opt, input, 0, config.train.lr);
@@ -107,7 +108,7 @@ describe("one training step", () => {
   it("names the step when the loss is not finite", () => {
     const config = tinyConfig("synthetic-only");
     const nets = buildNets(config, subsetFor(config));
-    const opt = new AdamW(nets.variables);
+    const opt = createOptimiser(config, nets.variables);
     const input = fixedInput(config, 1);
     // (NaN images would not do: the wasm ReLU maps NaN to 0.)
     input.coords = tf.fill(input.coords.shape, NaN) as tf.Tensor3D;
@@ -127,7 +128,7 @@ describe("checkpoints", () => {
     (regime, train) => {
       const config = tinyConfig(regime, 1e-3, train);
       const a = buildNets(config, subsetFor(config));
-      const optA = new AdamW(a.variables);
+      const optA = createOptimiser(config, a.variables);
       trainStep(config, a, optA, fixedInput(config, 1), 0, 1e-3);
       trainStep(config, a, optA, fixedInput(config, 2), 1, 1e-3);
       const cursor = { step: 2, epoch: 0, batchInEpoch: 2, realEpoch: 0, realBatch: 2, rng: 99 };
@@ -137,7 +138,7 @@ describe("checkpoints", () => {
 
       // A fresh process: other initial weights (seed), same config otherwise → the checkpoint must win.
       const b = buildNets({ ...config, seed: 77 }, subsetFor(config));
-      const optB = new AdamW(b.variables);
+      const optB = createOptimiser(config, b.variables);
       expect(loadState(config, b, optB, bytes)).toEqual(cursor);
       const nextB = trainStep(config, b, optB, fixedInput(config, 3), 2, 1e-3);
       const afterB = trainStep(config, b, optB, fixedInput(config, 4), 3, 1e-3);
@@ -152,7 +153,7 @@ describe("checkpoints", () => {
   it("refuses a checkpoint of another configuration", () => {
     const config = tinyConfig("synthetic-only");
     const a = buildNets(config, subsetFor(config));
-    const opt = new AdamW(a.variables);
+    const opt = createOptimiser(config, a.variables);
     const bytes = saveState(config, a, opt, { step: 0, epoch: 0, batchInEpoch: 0, realEpoch: 0, realBatch: 0, rng: 1 });
     expect(() => loadState({ ...config, train: { ...config.train, lr: 0.5 } }, a, opt, bytes)).toThrow(/different configuration/);
     opt.dispose();
@@ -165,8 +166,8 @@ describe("checkpoints", () => {
     const unet = tinyConfig("syn-real-label-adaptation", 1e-3, { labelTransfer: "unet" });
     const a = buildNets(mlp, subsetFor(mlp));
     const b = buildNets(unet, subsetFor(unet));
-    const optA = new AdamW(a.variables);
-    const optB = new AdamW(b.variables);
+    const optA = createOptimiser(mlp, a.variables);
+    const optB = createOptimiser(unet, b.variables);
     const fromMlp = saveState(mlp, a, optA, cursor);
     const fromUnet = saveState(unet, b, optB, cursor);
     // The U-Net's weights are in its checkpoint, under their own names.
@@ -181,15 +182,33 @@ describe("checkpoints", () => {
   it("leaves later knobs at their old hard-coded values out of the fingerprint (older checkpoints still resume)", () => {
     const config = tinyConfig("uda-discriminator");
     const a = buildNets(config, subsetFor(config));
-    const opt = new AdamW(a.variables);
+    const opt = createOptimiser(config, a.variables);
     const bytes = saveState(config, a, opt, { step: 0, epoch: 0, batchInEpoch: 0, realEpoch: 0, realBatch: 0, rng: 1 });
     const { fingerprint } = decodeCheckpoint<{ fingerprint: string }>(bytes).meta;
-    for (const k of ["labelTransfer", "heatmapSigma", "lrSchedule", "discHidden"]) expect(fingerprint).not.toContain(k);
-    for (const train of [{ heatmapSigma: 1.5 }, { lrSchedule: "constant" as const }, { discHidden: 32 }]) {
+    for (const k of ["labelTransfer", "heatmapSigma", "lrSchedule", "discHidden", "unetChannels", "dalnBlock", "adamBeta1", "adamBeta2", "transferHidden"])
+      expect(fingerprint).not.toContain(k);
+    for (const train of [{ heatmapSigma: 1.5 }, { lrSchedule: "constant" as const }, { discHidden: 32 }, { dalnBlock: 16 }, { adamBeta2: 0.99 }]) {
       expect(() => loadState(tinyConfig("uda-discriminator", 1e-3, train), a, opt, bytes)).toThrow(/different configuration/);
     }
     opt.dispose();
     disposeNets(a);
+  });
+
+  it("refuses, naming the tensor, a label-transfer width that changed with eval.mlpHidden", () => {
+    // train.transferHidden left out follows eval.mlpHidden, which may change on resume: the fingerprint
+    // cannot tell, the tensor shapes can.
+    const cursor = { step: 0, epoch: 0, batchInEpoch: 0, realEpoch: 0, realBatch: 0, rng: 1 };
+    const config = tinyConfig("syn-real-label-adaptation");
+    const a = buildNets(config, subsetFor(config));
+    expect(a.transfer!.named["transfer/w1"].shape).toEqual([2 * 80, config.eval.mlpHidden]);
+    const bytes = saveState(config, a, createOptimiser(config, a.variables), cursor);
+    const wider = { ...config, eval: { ...config.eval, mlpHidden: 32 }, train: { ...config.train, transferHidden: 32 } };
+    const b = buildNets(wider, subsetFor(wider));
+    expect(() => loadState(wider, b, createOptimiser(wider, b.variables), bytes)).toThrow(
+      /different configuration \(net\/transfer\/w1 has shape \[160,16\], this configuration builds \[160,32\]; only train.epochs/,
+    );
+    disposeNets(a);
+    disposeNets(b);
   });
 });
 

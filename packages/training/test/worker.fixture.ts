@@ -7,15 +7,10 @@
  *                                                 MS_PER_STEP, TOTAL_STEPS, CHECKPOINT_EVERY, MAX_RUNS)
  */
 import { pathToFileURL } from "node:url";
-import { connectDatabase, type EvaluationInput } from "@lml/db";
-import { runWorker, type TrainFunction } from "../src/worker";
-
-export class StopRequested extends Error {
-  constructor() {
-    super("stop requested");
-    this.name = "StopRequested";
-  }
-}
+import { connectDatabase } from "@lml/db";
+import type { EvaluationRecord } from "../src/evaluate";
+import { StopRequested, type TrainFunction } from "../src/hooks";
+import { runWorker } from "../src/worker/loop";
 
 export interface StepTrainerOptions {
   totalSteps: number;
@@ -53,9 +48,9 @@ export function stepTrainer(options: StepTrainerOptions): TrainFunction {
       hooks.onMetric?.([{ name: "loss", step: state.step, value: 1 / state.step }]);
       const stop = await hooks.shouldStop?.();
       if (stop || state.step % options.checkpointEvery === 0) await hooks.checkpoint?.save(encode(state), state.step);
-      if (stop && state.step < total) throw new StopRequested();
+      if (stop && state.step < total) throw new StopRequested(state.step);
     }
-    const evaluation = (testSet: string): EvaluationInput => ({
+    const evaluation = (testSet: "common" | "challenging"): EvaluationRecord => ({
       testSet,
       protocol: "dense",
       norm: "inter-ocular",

@@ -11,7 +11,7 @@ import { openTestDatabase, testDatabases, type TestDatabase } from "@lml/db/test
 import pg from "pg";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runWorker } from "../src/worker";
+import { runWorker } from "../src/worker/loop";
 import { expectedAcc, stepTrainer } from "./worker.fixture";
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -1,5 +1,7 @@
 /**
  * Replacement and missing gradient kernels for @tensorflow/tfjs-backend-wasm 4.22 (Node, one thread).
+ * (One file of ~470 lines on purpose: the kernels share the heap helpers below and register together
+ * in `registerWasmKernels`; each is a self-contained section.)
  *
  * Why each exists (measurements: packages/training/bench/README.md and the comments below):
  *  - Conv2DBackpropFilter: not implemented by the wasm backend at all. We compute it as one forward
@@ -342,7 +344,7 @@ export const identityConfig: KernelConfig = {
  * Training-mode batch-norm as two kernels (forward and gradient) for NHWC float32 tensors, so that each
  * batch-norm is one tfjs kernel call each way instead of ~17 and ~20: the per-channel arithmetic runs in
  * JS on C-element arrays, the full-size passes on the backend's SIMD kernels (3 forward, 5 backward).
- * Same formulas as model.ts's op-level batchNorm (used on other backends), which the tests compare with.
+ * Same formulas as ops.ts's op-level batchNorm (used on other backends), which the tests compare with.
  *   forward  inputs x, gamma, beta; attr eps  → y, mean, variance (biased), rstd
  *   gradient inputs dy, x, mean, rstd, gamma  → dx, dGamma, dBeta
  */

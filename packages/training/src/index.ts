@@ -1,0 +1,18 @@
+/**
+ * @lml/training: the training engine. `train(config, hooks)` trains and evaluates one parsed RunConfig
+ * (README.md); the queue worker is `@lml/training/worker`, which loads no tfjs until it trains.
+ */
+export { train } from "./train";
+export { parseRunConfig } from "./config";
+export {
+  StopRequested,
+  type CheckpointStore,
+  type MetricPoint,
+  type TrainFunction,
+  type TrainHooks,
+  type TrainProgress,
+  type TrainResult,
+} from "./hooks";
+export { folderCheckpointStore } from "./checkpoint";
+export type { EvaluationRecord } from "./evaluate";
+export type { SampleArtifact } from "./samples";

@@ -1,0 +1,57 @@
+/**
+ * The networks of one run: the HourglassNet, plus the extra nets its regime trains (core's regime
+ * traits say which), each initialised from its own seed derived from the run's.
+ */
+import type * as tf from "@tensorflow/tfjs-core";
+import { modelPoints, nearestSubset, regimeTraits, type RunConfig } from "@lml/core";
+import { DomainDiscriminator } from "./adaptation/discriminator";
+import { LabelTransferMLP, LabelTransferUNet, type LabelTransfer } from "./adaptation/transfer";
+import { synth } from "./data";
+import { createHourglass, type Hourglass } from "./model";
+
+export interface Nets {
+  model: Hourglass;
+  /** Label-transfer head (regimes that need one): an MLP or a U-Net, per `train.labelTransfer`. */
+  transfer?: LabelTransfer;
+  /** DANN domain discriminator (regimes that need one). */
+  discriminator?: DomainDiscriminator;
+  /** For each iBug68 point, its nearest model point (identity for 68-point models). */
+  subset: Int32Array;
+  /** Every trainable variable, in a fixed order (the optimiser state and checkpoints follow it). */
+  variables: tf.Variable[];
+}
+
+/**
+ * The run's networks, freshly initialised from `config.seed` (the model), seed + 1 (the label-transfer
+ * net) and seed + 2 (the discriminator). `subset` = for each iBug68 point its nearest model point
+ * (`nearestSubsetFor`).
+ */
+export function buildNets(config: RunConfig, subset: Int32Array): Nets {
+  const points = modelPoints(config.regime, config.data.scheme);
+  const traits = regimeTraits(config.regime);
+  const t = config.train;
+  const model = createHourglass({ ...config.model, landmarks: points }, config.seed);
+  const transfer = !traits.needsTransferNet
+    ? undefined
+    : t.labelTransfer === "unet"
+      ? new LabelTransferUNet(points, subset, t.unetChannels, config.seed + 1)
+      : new LabelTransferMLP(points, subset, t.transferHidden, config.seed + 1);
+  const discriminator = traits.needsDiscriminator
+    ? new DomainDiscriminator(config.model.channels, t.discHidden, config.seed + 2)
+    : undefined;
+  const variables = [...model.trainableVariables, ...(transfer?.variables ?? []), ...(discriminator?.variables ?? [])];
+  return { model, transfer, discriminator, subset, variables };
+}
+
+/** iBug68 → model point mapping: the identity for 68-point models, else core's nearest subset. */
+export async function nearestSubsetFor(points: number): Promise<Int32Array> {
+  if (points === 68) return Int32Array.from({ length: 68 }, (_, i) => i);
+  const { getScheme } = await synth();
+  return nearestSubset(getScheme(points), getScheme(68));
+}
+
+export function disposeNets(nets: Nets): void {
+  nets.model.dispose();
+  nets.transfer?.dispose();
+  nets.discriminator?.dispose();
+}
