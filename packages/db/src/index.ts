@@ -1,6 +1,7 @@
 // @lml/db: the Prisma client for the embedded PGlite server or PostgreSQL, migrations, the embedded
-// server, health and repositories. Test helpers are in "@lml/db/testing", migration authoring in
-// "@lml/db/migrations" (dev-only dependencies).
+// server, health, and the one data layer: the run queue (./queue, by stage) and the repositories.
+// Test helpers are in "@lml/db/testing", migration authoring in "@lml/db/migrations" (dev-only
+// dependencies).
 export { connectDatabase, createPrismaClient, probeDatabase, PrismaClient } from "./client";
 export type { ClientOptions, Database, DbKind, ProbeResult } from "./client";
 export { Prisma, RunStatus } from "./generated/prisma/client";

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectDatabase, createGrid, getArtifact, getRun, listGrids, migrate, putArtifact, startEmbeddedServer, type EmbeddedServer } from "../src/index";
+import { connectDatabase, getArtifact, getRun, listGrids, migrate, putArtifact, startEmbeddedServer, submitGrid, type EmbeddedServer } from "../src/index";
 
 const run = promisify(execFile);
 const fixture = join(import.meta.dirname, "fixtures", "client-process.ts");
@@ -58,8 +58,8 @@ describe("embedded PGlite server", () => {
     const writer = await connectDatabase(server.url);
     const reader = await connectDatabase(server.url);
     try {
-      const grid = await createGrid(writer.prisma, { name: "big-artifacts" }, null, [{ name: "r", regime: "x", config: {}, seed: 1 }]);
-      const runId = grid.runs[0]!.id;
+      const grid = await submitGrid(writer.prisma, { name: "big-artifacts" }, null, { cells: [{ name: "r", config: { regime: "synthetic-only" } }] });
+      const { id: runId } = await writer.prisma.run.findFirstOrThrow({ where: { gridId: grid.id } });
       const bytes = new Uint8Array(4_000_000).map((_, i) => i % 251);
       let done = false;
       const reads = (async () => {

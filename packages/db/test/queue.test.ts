@@ -25,8 +25,6 @@ import { describeEachDatabase, openTestDatabase, testDatabases, type TestDatabas
 const cells = (n: number, prefix = "run"): QueueCell[] =>
   Array.from({ length: n }, (_, i) => ({
     name: `${prefix}-${i}`,
-    regime: "synthetic-only",
-    seed: i,
     config: { regime: "synthetic-only", seed: i },
   }));
 
@@ -143,6 +141,18 @@ describeEachDatabase("queue lifecycle", (db) => {
     const failed = await prisma.run.findUniqueOrThrow({ where: { id: a1.id } });
     expect((failed.attemptErrors as unknown[]).length).toBe(4);
     expect(failed.error).toMatch(/out of memory again/);
+  });
+
+  it("fails a deterministic error at once instead of retrying it (failRun retry: false)", async () => {
+    const prisma = db().prisma;
+    await cancelAllQueued(prisma);
+    await grid(1, { maxAttempts: 3 });
+    const run = (await claimNextRun(prisma, "w1", 10_000))!;
+    expect(await failRun(prisma, run.id, "w1", "invalid config: model.channels: 9 must be even", { retry: false })).toBe("FAILED");
+    const failed = await prisma.run.findUniqueOrThrow({ where: { id: run.id } });
+    expect(failed).toMatchObject({ status: "FAILED", attempts: 1, leaseOwner: null });
+    expect(failed.error).toBe("failed after 1 attempt: attempt 1 (w1): invalid config: model.channels: 9 must be even");
+    expect(await claimNextRun(prisma, "w2", 10_000)).toBeNull();
   });
 
   it("cancels queued runs at once and running runs through their worker", async () => {

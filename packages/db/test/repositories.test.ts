@@ -3,7 +3,6 @@ import { expect, it } from "vitest";
 import {
   appendMetricPoints,
   ConstraintError,
-  createGrid,
   getArtifact,
   getMetricPoints,
   getRun,
@@ -11,8 +10,11 @@ import {
   listEvaluations,
   listGrids,
   putArtifact,
+  RUN_STATUSES,
   RunStatus,
+  submitGrid,
   writeEvaluations,
+  type PrismaClient,
 } from "../src/index";
 import { describeEachDatabase } from "../src/testing";
 
@@ -34,16 +36,30 @@ const evaluation = (nme: number) => ({
   cedY: [0, 0.5, 1],
 });
 
+/** A submitted grid and its runs, in queue order. */
+async function gridWithRuns(prisma: PrismaClient, name: string, cells: { name: string; config: unknown }[], specExtra: object = {}) {
+  const grid = await submitGrid(prisma, { name, ...specExtra }, `name: ${name}\n`, { cells });
+  const runs = await prisma.run.findMany({ where: { gridId: grid.id }, orderBy: { createdAt: "asc" } });
+  return { ...grid, runs };
+}
+
 describeEachDatabase("repositories", (db) => {
+  it("keeps Prisma's RunStatus enum and core's run statuses the same list", () => {
+    expect(Object.values(RunStatus)).toEqual([...RUN_STATUSES]);
+  });
+
   it("round-trips a grid, its runs, curves, evaluations and artifacts", async () => {
     const { prisma } = db();
-    const spec = { name: "ablation-a", regimes: ["synthetic", "mixed"] };
-    const grid = await createGrid(prisma, spec, "name: ablation-a\n", [
-      { name: "synthetic_s1", regime: "synthetic", config: { lr: 1e-3 }, seed: 1, totalSteps: 100 },
-      { name: "mixed_s1", regime: "mixed", config: { lr: 1e-3 }, seed: 1, priority: 5 },
-    ]);
-    expect(grid.runs.map((r) => r.name).sort()).toEqual(["mixed_s1", "synthetic_s1"]);
-    expect(grid.runs.every((r) => r.status === RunStatus.QUEUED && r.gridId === grid.id)).toBe(true);
+    const spec = { name: "ablation-a", priority: 5 };
+    const grid = await gridWithRuns(prisma, "ablation-a", [
+      { name: "synthetic_s1", config: { regime: "synthetic-only", seed: 1, train: { lr: 1e-3 } } },
+      { name: "mixed_s1", config: { regime: "syn-real-label-adaptation", seed: 1, train: { lr: 1e-3 } } },
+    ], { priority: 5 });
+    expect(grid.runs.map((r) => r.name)).toEqual(["synthetic_s1", "mixed_s1"]);
+    expect(grid.runs.every((r) => r.status === RunStatus.QUEUED && r.gridId === grid.id && r.priority === 5)).toBe(true);
+    // The regime and seed columns come from the parsed config, which is stored whole (defaults filled in).
+    expect(grid.runs.map((r) => [r.regime, r.seed])).toEqual([["synthetic-only", 1], ["syn-real-label-adaptation", 1]]);
+    expect(grid.runs[1]!.config).toMatchObject({ regime: "syn-real-label-adaptation", seed: 1, train: { lr: 1e-3, transferHidden: 256 } });
 
     await prisma.run.update({ where: { id: grid.runs[0]!.id }, data: { status: RunStatus.RUNNING } });
     const [summary] = await listGrids(prisma, { name: "ablation-a" });
@@ -52,7 +68,7 @@ describeEachDatabase("repositories", (db) => {
     expect(summary!.counts).toEqual({ QUEUED: 1, RUNNING: 1, SUCCEEDED: 0, FAILED: 0, CANCELED: 0 });
 
     const run = await getRun(prisma, grid.runs[1]!.id);
-    expect(run).toMatchObject({ id: grid.runs[1]!.id, config: { lr: 1e-3 }, grid: { id: grid.id, name: "ablation-a" } });
+    expect(run).toMatchObject({ id: grid.runs[1]!.id, config: { train: { lr: 1e-3 } }, grid: { id: grid.id, name: "ablation-a" } });
     expect(await getRun(prisma, MISSING)).toBeNull();
 
     const runId = run!.id;
@@ -64,11 +80,12 @@ describeEachDatabase("repositories", (db) => {
     expect(curve.map((p) => [p.step, p.value])).toEqual([[0, 1], [1, 0.5], [2, Number.NaN]]);
     expect(curve[1]!.epoch).toBeCloseTo(0.1);
 
-    await writeEvaluations(prisma, runId, [evaluation(4.1)]);
-    const [again] = await writeEvaluations(prisma, runId, [{ ...evaluation(3.9), attempt: 2 }]);
+    expect(await writeEvaluations(prisma, runId, [evaluation(4.1), { ...evaluation(4.2), testSet: "challenging" }])).toBe(2);
+    // A second write replaces the run's set whole: no stale cell of the first is left beside it.
+    expect(await writeEvaluations(prisma, runId, [{ ...evaluation(3.9), attempt: 2 }])).toBe(1);
     const evals = await listEvaluations(prisma, runId);
     expect(evals).toHaveLength(1);
-    expect(evals[0]).toMatchObject({ id: again!.id, nme: 3.9, attempt: 2, perLandmark: [1, 2, 3.5], cedY: [0, 0.5, 1] });
+    expect(evals[0]).toMatchObject({ testSet: "common", nme: 3.9, attempt: 2, perLandmark: [1, 2, 3.5], cedY: [0, 0.5, 1] });
 
     const bytes = new Uint8Array([0, 1, 2, 253, 254, 255]);
     const stored = await putArtifact(prisma, { runId, kind: "checkpoint", name: "step-100", bytes, step: 100, mime: "application/octet-stream" });
@@ -87,16 +104,21 @@ describeEachDatabase("repositories", (db) => {
     expect(await prisma.metricPoint.count({ where: { runId } })).toBe(0);
   });
 
-  it("rolls the whole grid back when one run cannot be written", async () => {
+  it("writes no grid when one run's config is bad, naming the run and the field", async () => {
     const { prisma } = db();
     const before = await prisma.grid.count();
-    // seed beyond int4 passes zod's int check but not the column: the transaction must leave nothing.
+    // A seed beyond the int4 column is caught by the RunConfig schema before anything is written.
     await expect(
-      createGrid(prisma, { name: "half" }, null, [
-        { name: "ok", regime: "x", config: {}, seed: 1 },
-        { name: "too-big", regime: "x", config: {}, seed: 2 ** 40 },
-      ]),
-    ).rejects.toThrow();
+      submitGrid(prisma, { name: "half" }, null, {
+        cells: [
+          { name: "ok", config: { regime: "synthetic-only", seed: 1 } },
+          { name: "too-big", config: { regime: "synthetic-only", seed: 2 ** 40 } },
+        ],
+      }),
+    ).rejects.toThrow(/^grid "half": run "too-big": config: seed: must be ≤ 2147483647, got 1099511627776$/);
+    await expect(
+      submitGrid(prisma, { name: "half" }, null, { cells: [{ name: "deep", config: { regime: "synthetic-only", model: { heatmapSize: 8, depth: 4 } } }] }),
+    ).rejects.toThrow('grid "half": run "deep": config: model.heatmapSize: 8 must be divisible by 2^model.depth = 16 (model.depth: 4)');
     expect(await prisma.grid.count()).toBe(before);
   });
 
@@ -112,10 +134,10 @@ describeEachDatabase("repositories", (db) => {
 
   it("reports a unique-key clash on a direct insert clearly", async () => {
     const { prisma } = db();
-    const grid = await createGrid(prisma, { name: "dup" }, null, [{ name: "r", regime: "x", config: {}, seed: 1 }]);
+    const grid = await gridWithRuns(prisma, "dup", [{ name: "r", config: { regime: "synthetic-only" } }]);
     const runId = grid.runs[0]!.id;
     await writeEvaluations(prisma, runId, [evaluation(2)]);
-    // The repository upserts; a raw create of the same key shows what the unique index guarantees.
+    // The repository replaces a run's set; a raw create of the same key shows what the unique index guarantees.
     const { rethrowConstraint } = await import("../src/errors");
     const err = await prisma.evaluation
       .create({ data: { runId, ...evaluation(2) } })
@@ -130,11 +152,13 @@ describeEachDatabase("repositories", (db) => {
     await expect(getRun(prisma, "not-a-uuid")).rejects.toThrow(UsageError);
     await expect(appendMetricPoints(prisma, MISSING, [{ name: "loss", step: -1, value: 1 }])).rejects.toThrow(/appendMetricPoints: points: 0\.step/);
     await expect(
-      createGrid(prisma, { name: "dups" }, null, [
-        { name: "a", regime: "x", config: {}, seed: 1 },
-        { name: "a", regime: "x", config: {}, seed: 2 },
-      ]),
-    ).rejects.toThrow(/createGrid: runs\.1\.name: duplicate run name "a"/);
+      submitGrid(prisma, { name: "dups" }, null, {
+        cells: [
+          { name: "a", config: { regime: "synthetic-only", seed: 1 } },
+          { name: "a", config: { regime: "synthetic-only", seed: 2 } },
+        ],
+      }),
+    ).rejects.toThrow(/^grid "dups": run 1: duplicate run name "a" \(run 0 has it\)$/);
     await expect(writeEvaluations(prisma, MISSING, [{ ...evaluation(1), cedY: [1] }])).rejects.toThrow(/0\.cedY: cedX and cedY must have the same length/);
     await expect(putArtifact(prisma, { runId: MISSING, kind: "k", name: "n" })).rejects.toThrow(/give exactly one of bytes or path/);
   });

@@ -1,9 +1,9 @@
 /** Grids: list with live progress, one grid, spec preview (validation + expansion), submit, cancel, re-queue. */
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
-import type { PrismaClient } from "@lml/db";
+import { emptyStatusCounts, type PrismaClient } from "@lml/db";
 import { mutationProcedure, publicProcedure, router } from "../trpc";
-import { emptyCounts, idInput, pageInput, RUN_STATUSES, summarise, type RunStatusName, type StatusCounts } from "./shared";
+import { idInput, pageInput, RUN_STATUSES, summarise, type RunStatusName, type StatusCounts } from "./shared";
 import { previewSpec, queue } from "../spec";
 
 /** Progress summaries of many grids in one grouped query (the list page polls this). */
@@ -18,7 +18,7 @@ export async function gridSummaries(prisma: PrismaClient, gridIds: string[], now
     _max: { finishedAt: true },
   });
   const acc = new Map<string, { counts: StatusCounts; running: number; start: Date | null; end: Date | null }>();
-  for (const id of gridIds) acc.set(id, { counts: emptyCounts(), running: 0, start: null, end: null });
+  for (const id of gridIds) acc.set(id, { counts: emptyStatusCounts(), running: 0, start: null, end: null });
   for (const g of groups) {
     const a = acc.get(g.gridId!);
     if (!a) continue;
@@ -60,7 +60,7 @@ export const gridsRouter = router({
         ctx.prisma.run.groupBy({ by: ["status"], _count: { _all: true } }),
       ]);
       // Runs by status over every grid (not just this page), for the overview strip.
-      const statusTotals = emptyCounts();
+      const statusTotals = emptyStatusCounts();
       for (const s of byStatus) statusTotals[s.status as RunStatusName] = s._count._all;
       return {
         statusTotals,

@@ -1,8 +1,9 @@
 /** Input pieces and summaries shared by the domain routers. */
 import { z } from "zod";
 import { ACTIVE_STATUSES, RUN_STATUSES, TERMINAL_STATUSES, type RunStatusName } from "@lml/core";
+import type { StatusCounts } from "@lml/db";
 
-export { RUN_STATUSES, type RunStatusName };
+export { RUN_STATUSES, type RunStatusName, type StatusCounts };
 
 export const idInput = z.object({ id: z.uuid() }).strict();
 
@@ -11,11 +12,6 @@ export const pageInput = {
   page: z.number().int().min(1).max(1_000_000).default(1),
   pageSize: z.number().int().min(1).max(200).default(25),
 };
-
-export type StatusCounts = Record<RunStatusName, number>;
-export function emptyCounts(): StatusCounts {
-  return Object.fromEntries(RUN_STATUSES.map((s) => [s, 0])) as StatusCounts;
-}
 
 export interface ProgressSummary {
   counts: StatusCounts;

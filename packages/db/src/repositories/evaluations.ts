@@ -1,7 +1,9 @@
-// NME table cells: one per (run, test set, protocol, normalisation); a retried attempt overwrites.
+// NME table cells: one per (run, test set, protocol, normalisation). A run has one set: writing replaces
+// the run's evaluations whole. writeEvaluations is the one writer: completeRun calls it inside its
+// lease-guarded transaction.
 import { z } from "zod";
 import { parseInput, rethrowConstraint } from "../errors";
-import type { Evaluation, PrismaClient } from "../generated/prisma/client";
+import type { Evaluation, Prisma, PrismaClient } from "../generated/prisma/client";
 import { Uuid } from "./runs";
 
 const Floats = z.array(z.number());
@@ -30,23 +32,21 @@ export const NewEvaluation = z
   });
 export type NewEvaluation = z.input<typeof NewEvaluation>;
 
-/** Upserts each evaluation by (runId, testSet, protocol, norm) in one transaction. */
-export async function writeEvaluations(prisma: PrismaClient, runId: string, evaluations: NewEvaluation[]): Promise<Evaluation[]> {
+/**
+ * Replaces the run's evaluations with these (so a retried attempt never leaves a stale cell beside its
+ * own) and returns how many were written. `db` is a client or the caller's transaction: completeRun
+ * passes its own, so the replacement is atomic there.
+ */
+export async function writeEvaluations(db: Prisma.TransactionClient, runId: string, evaluations: NewEvaluation[]): Promise<number> {
   const id = parseInput(Uuid, runId, "writeEvaluations: runId");
   const rows = parseInput(z.array(NewEvaluation), evaluations, "writeEvaluations: evaluations");
   try {
-    return await prisma.$transaction(
-      rows.map(({ testSet, protocol, norm, ...values }) =>
-        prisma.evaluation.upsert({
-          where: { runId_testSet_protocol_norm: { runId: id, testSet, protocol, norm } },
-          create: { runId: id, testSet, protocol, norm, ...values },
-          update: values,
-        }),
-      ),
-    );
+    await db.evaluation.deleteMany({ where: { runId: id } });
+    if (rows.length > 0) await db.evaluation.createMany({ data: rows.map((e) => ({ runId: id, ...e })) });
   } catch (err) {
     rethrowConstraint(err, `writeEvaluations for run ${id}`);
   }
+  return rows.length;
 }
 
 export async function listEvaluations(prisma: PrismaClient, runId: string): Promise<Evaluation[]> {

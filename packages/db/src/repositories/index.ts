@@ -1,4 +1,4 @@
-export { createGrid, listGrids, NewRun } from "./grids";
+export { emptyStatusCounts, listGrids } from "./grids";
 export type { GridSummary, StatusCounts } from "./grids";
 export { getRun } from "./runs";
 export type { RunWithGrid } from "./runs";

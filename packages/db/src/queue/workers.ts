@@ -1,0 +1,32 @@
+/** The worker registry: which trainer processes exist, when each last heart-beat, what it runs. */
+import type { Worker } from "../generated/prisma/client";
+import type { Db } from "./run-row";
+
+export interface WorkerInfo extends Pick<Worker, "id" | "host"> {
+  pid?: number | null;
+  backend?: string | null;
+}
+
+export async function registerWorker(prisma: Db, worker: WorkerInfo): Promise<void> {
+  const data = { host: worker.host, pid: worker.pid ?? null, backend: worker.backend ?? null };
+  await prisma.worker.upsert({
+    where: { id: worker.id },
+    create: { id: worker.id, ...data },
+    update: { ...data, startedAt: new Date(), lastHeartbeat: new Date(), stoppedAt: null, currentRunId: null },
+  });
+}
+
+/** The worker row's heartbeat (the dashboard shows workers silent for long as lost). */
+export async function heartbeatWorker(prisma: Db, workerId: string, currentRunId: string | null): Promise<void> {
+  await prisma.worker.updateMany({
+    where: { id: workerId },
+    data: { lastHeartbeat: new Date(), currentRunId },
+  });
+}
+
+export async function stopWorker(prisma: Db, workerId: string): Promise<void> {
+  await prisma.worker.updateMany({
+    where: { id: workerId },
+    data: { stoppedAt: new Date(), lastHeartbeat: new Date(), currentRunId: null },
+  });
+}
