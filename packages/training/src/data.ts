@@ -10,8 +10,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { join } from "node:path";
-import { UsageError, load300W, type RunConfig } from "@lml/core";
-import { Rng } from "./rng";
+import { Rng, UsageError, load300W, type RunConfig } from "@lml/core";
 
 /** One batch, as @lml/synth yields it (the 300-W loader is adapted to the same shape). */
 export interface Batch {

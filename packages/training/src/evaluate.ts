@@ -16,6 +16,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import {
   EVAL_NORMS,
+  Rng,
   evaluateShapes,
   normalisers,
   selectSubset,
@@ -28,7 +29,6 @@ import { LabelTransferMLP, type LabelTransfer } from "./adaptation/transfer";
 import { softArgmax } from "./backend/ops";
 import { type BatchSource, epochBatches, imageTensor } from "./data";
 import type { Hourglass } from "./model";
-import { Rng } from "./rng";
 import type { SampleSet } from "./samples";
 
 export interface EvaluationRecord extends EvaluationResult {

@@ -3,7 +3,6 @@
  * (README.md); the queue worker is `@lml/training/worker`, which loads no tfjs until it trains.
  */
 export { train } from "./train";
-export { parseRunConfig } from "./config";
 export {
   StopRequested,
   type CheckpointStore,

@@ -32,10 +32,9 @@ in backend/ops.ts; the weights live in a ParamRegistry (params.ts), initialised 
  * coordinates.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { assertModelConfig } from "@lml/core";
+import { Rng, assertModelConfig } from "@lml/core";
 import { BN_EPS, batchNorm, downsample2x, upsample2x } from "./backend/ops";
 import { ParamRegistry } from "./params";
-import { Rng } from "./rng";
 
 /** The model knobs: @lml/core's ModelConfig plus the landmark count of the scheme being trained. */
 export interface HourglassConfig {

@@ -28,6 +28,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import {
   IBUG68,
+  Rng,
   TEST_SETS,
   TEST_SET_INFO,
   modelPoints,
@@ -58,7 +59,6 @@ import { coordLoss, landmarkLoss } from "./losses";
 import { buildNets, disposeNets, nearestSubsetFor, type Nets } from "./nets";
 import { type AdamW, createOptimiser, learningRate } from "./optim";
 import { sampleArtifacts } from "./samples";
-import { Rng } from "./rng";
 import { type Cursor, loadState, saveState } from "./state";
 
 // ---------------------------------------------------------------------------------------------------
@@ -163,7 +163,7 @@ async function openRealTests(config: RunConfig): Promise<Array<{ testSet: TestSe
   return out;
 }
 
-/** Trains one parsed RunConfig (parse it once where it enters: `parseRunConfig`) and evaluates it. */
+/** Trains one parsed RunConfig (parsed once where it enters, with core's `parseRunConfig`) and evaluates it. */
 export async function train(config: RunConfig, hooks: TrainHooks = {}): Promise<TrainResult> {
   const started = performance.now();
   const { model: mc, train: tc } = config;

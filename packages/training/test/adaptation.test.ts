@@ -1,11 +1,11 @@
 import * as tf from "@tensorflow/tfjs-core";
+import { Rng } from "@lml/core";
 import "@tensorflow/tfjs-backend-cpu";
 import { beforeAll, describe, expect, it } from "vitest";
 import { dalnBlock, dalnDiscrepancy, gradReverse, nuclearNorms, rampLambda } from "../src/adaptation/daln";
 import { DomainDiscriminator } from "../src/adaptation/discriminator";
 import { LabelTransferMLP, LabelTransferUNet } from "../src/adaptation/transfer";
 import { softArgmax } from "../src/backend/ops";
-import { Rng } from "../src/rng";
 
 beforeAll(async () => {
   await tf.setBackend("cpu");

@@ -1,5 +1,5 @@
+import { Rng } from "@lml/core";
 import { describe, expect, it } from "vitest";
-import { Rng } from "../src/rng";
 import { augmentBatch, type Batch } from "../src/data";
 
 /** A 32×32 one-channel image, black but for a 3×3 white blob centred on pixel (px, py), and that point as landmark. */

@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import {
   REGIMES,
+  Rng,
   RunConfigSchema,
   modelPoints,
   regimeTraits,
@@ -15,7 +16,6 @@ import { initBackend } from "../src/backend/select";
 import { decodeCheckpoint } from "../src/checkpoint";
 import { buildNets, disposeNets } from "../src/nets";
 import { createOptimiser, learningRate } from "../src/optim";
-import { Rng } from "../src/rng";
 import { loadState, saveState } from "../src/state";
 import { regimeLoss, trainStep, type StepInput } from "../src/train";
 

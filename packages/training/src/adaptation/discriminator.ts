@@ -4,8 +4,8 @@
  * learns features it cannot tell apart.
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { Rng } from "@lml/core";
 import { ParamRegistry, type HasVariables } from "../params";
-import { Rng } from "../rng";
 
 /**
  * DANN domain discriminator: global-average-pooled backbone features (B×C) → hidden ReLU → one logit

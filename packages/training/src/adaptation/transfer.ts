@@ -5,11 +5,11 @@
  * ParamRegistry under stable names ("transfer/w1", "transfer-unet/b5"), initialised from its own seed.
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { Rng } from "@lml/core";
 import { registerAllGradients } from "../backend/gradients.js";
 import { downsample2x, softArgmax, upsample2x } from "../backend/ops";
 import { landmarkRows, rowLogSoftmax } from "../losses";
 import { ParamRegistry, type HasVariables } from "../params";
-import { Rng } from "../rng";
 
 // tfjs-core alone registers no gradients (see backend/gradients.ts); idempotent.
 registerAllGradients();

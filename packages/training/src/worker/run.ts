@@ -6,7 +6,7 @@
  */
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { UsageError, type RunConfig } from "@lml/core";
+import { UsageError, parseRunConfig, type RunConfig } from "@lml/core";
 import {
   appendMetricPoints,
   completeRun,
@@ -20,7 +20,6 @@ import {
   type ClaimedRun,
 } from "@lml/db";
 import type { Logger } from "pino";
-import { parseRunConfig } from "../config";
 import { StopRequested, type CheckpointStore, type MetricPoint, type TrainHooks, type TrainResult } from "../hooks";
 import { errorText, sleep, withRetry, type RetryContext } from "./retry";
 import type { RunOutcome, WorkerOptions } from "./loop";
