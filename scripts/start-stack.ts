@@ -85,7 +85,8 @@ async function main() {
     stdio: ["ignore", "inherit", "inherit"],
     env,
   });
-  const worker = spawn(process.execPath, ["--import", "tsx", join(root, "apps/cli/src/cli.ts"), "work"], {
+  // The deployable worker app (the same worker loop as `lml work`).
+  const worker = spawn(process.execPath, ["--import", "tsx", join(root, "apps/trainer/src/main.ts")], {
     cwd: root,
     stdio: ["ignore", "inherit", "inherit"],
     env,

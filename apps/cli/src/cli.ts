@@ -1,33 +1,34 @@
 #!/usr/bin/env node
 /**
- * `lml`: one command line for Landmark Lab. Each subcommand lives in ./commands/<name>.ts and exports
- * `register(program)`; heavy modules (tfjs, the renderer) are imported inside action handlers so that
- * `lml eval` starts fast. `bench` gathers its subcommands from ./commands/bench-<what>.ts.
+ * `lml`: one command line for Landmark Lab (`npm run -s lml -- …`). Each subcommand lives in
+ * ./commands/<name>.ts and exports `register(program)`; each is thin: it parses its flags and calls a
+ * package (@lml/training, @lml/api, @lml/db, @lml/synth, @lml/core). Heavy modules (tfjs, the renderer)
+ * are imported inside action handlers so that `lml eval` starts fast. `bench` gathers
+ * ./commands/bench-<what>.ts.
  */
 import { Command, CommanderError } from "commander";
-import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import * as benchQueue from "./commands/bench-queue";
+import * as benchSynth from "./commands/bench-synth";
+import * as benchTrain from "./commands/bench-train";
+import * as benchWeb from "./commands/bench-web";
+import * as evalCommand from "./commands/eval";
+import * as grid from "./commands/grid";
+import * as report from "./commands/report";
+import * as synth from "./commands/synth";
+import * as train from "./commands/train";
+import * as work from "./commands/work";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const COMMANDS = ["train", "work", "grid", "eval", "synth", "report"];
-const BENCHES = ["synth", "train", "queue", "web"];
-
-type Registrar = { register: (program: Command) => void };
-
-async function load(file: string): Promise<Registrar | null> {
-  const path = join(here, "commands", file);
-  if (!existsSync(path)) return null;
-  return (await import(pathToFileURL(path).href)) as Registrar;
-}
+/** In the order `lml --help` lists them. */
+const COMMANDS = [train, work, grid, evalCommand, synth, report];
+const BENCHES = [benchSynth, benchTrain, benchQueue, benchWeb];
 
 async function main() {
   const program = new Command("lml")
     .description("Landmark Lab: dense facial landmarks trained on synthetic faces")
     .showHelpAfterError();
-  for (const name of COMMANDS) (await load(`${name}.ts`))?.register(program);
+  for (const command of COMMANDS) command.register(program);
   const bench = program.command("bench").description("measure speed; prints measured numbers");
-  for (const name of BENCHES) (await load(`bench-${name}.ts`))?.register(bench);
+  for (const command of BENCHES) command.register(bench);
   await program.parseAsync(process.argv);
 }
 

@@ -8,8 +8,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import sharp from "sharp";
 import { fileURLToPath } from "node:url";
-import { RunConfigSchema } from "@lml/core";
-import { createGrid, writeEvaluations } from "@lml/db";
+import { submitGrid, writeEvaluations } from "@lml/db";
 import { describeEachDatabase } from "@lml/db/testing";
 import { beforeAll, expect, it } from "vitest";
 
@@ -32,13 +31,11 @@ const NME: Record<string, number[]> = { "synthetic-only": [8, 10], "syn-real-lab
 
 describeEachDatabase("lml report", (db) => {
   beforeAll(async () => {
-    const runs = Object.keys(NME).flatMap((regime) =>
-      [1, 2].map((seed) => ({ name: `${regime}/seed=${seed}`, regime, seed, config: RunConfigSchema.parse({ regime, seed }) })),
-    );
-    const grid = await createGrid(db().prisma, { name: "report-test" }, null, runs);
+    const cells = Object.keys(NME).flatMap((regime) => [1, 2].map((seed) => ({ name: `${regime}/seed=${seed}`, config: { regime, seed } })));
+    const grid = await submitGrid(db().prisma, { name: "report-test" }, null, { cells });
     // The report reads succeeded runs only.
     await db().prisma.run.updateMany({ where: { gridId: grid.id }, data: { status: "SUCCEEDED" } });
-    for (const run of grid.runs) {
+    for (const run of await db().prisma.run.findMany({ where: { gridId: grid.id } })) {
       const nme = NME[run.regime]![run.seed - 1]!;
       const perImage = [nme - 1, nme, nme + 1];
       await writeEvaluations(db().prisma, run.id, [

@@ -1,21 +1,15 @@
 /**
- * `lml bench web [--json] [--runs N]`: seeds N runs (default 1,000) with evaluations into a fresh
+ * The dashboard's speed bench (`npm run -s -w @lml/web bench -- [--json] [--runs N] [--iterations N]
+ * [--loads N]`, which `lml bench web` runs): seeds N runs (default 1,000) with evaluations into a fresh
  * database, measures p50/p95 of the dashboard's results-table and runs-list queries, and the time to
- * first render of the results page in Chromium against a production build. Prints measured numbers.
+ * first render of the results page in Chromium against a production build. Prints measured numbers:
+ * progress on stderr, the result as JSON on stdout (one line with --json). Uses the e2e harness
+ * (fresh database, build-if-stale, `next start`).
  */
-import type { Command } from "commander";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-
-interface BenchOptions {
-  json?: boolean;
-  runs: string;
-  iterations: string;
-  loads: string;
-}
-
-const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "..");
-const REGIMES = ["synthetic-only", "syn-real-label-adaptation", "uda-discriminator", "supervised-real"];
+import { chromium } from "@playwright/test";
+import { parseArgs } from "node:util";
+import { REGIMES, UsageError } from "@lml/core";
+import { buildIfStale, ensureChromium, startDashboard, startDatabase, type Dashboard } from "../e2e/harness";
 
 function quantile(xs: number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -29,39 +23,49 @@ async function time<T>(f: () => Promise<T>): Promise<number> {
   return performance.now() - t;
 }
 
-export function register(bench: Command): void {
-  bench
-    .command("web")
-    .description("dashboard speed: results and runs queries (p50/p95) and results-page first render, on N seeded runs")
-    .option("--json", "print one JSON line")
-    .option("--runs <n>", "runs to seed", "1000")
-    .option("--iterations <n>", "timed calls per query", "30")
-    .option("--loads <n>", "page loads timed in Chromium", "5")
-    .action(async (opts: BenchOptions) => {
-      const { UsageError } = await import("@lml/core");
-      const n = Number(opts.runs);
-      const iterations = Number(opts.iterations);
-      const loads = Number(opts.loads);
-      for (const [k, v] of [["--runs", n], ["--iterations", iterations], ["--loads", loads]] as const)
-        if (!Number.isInteger(v) || v < 1) throw new UsageError(`${k}: expected a positive integer, got "${String(v)}"`);
-      const out = await benchWeb(n, iterations, loads, (msg) => !opts.json && process.stderr.write(`${msg}\n`));
-      process.stdout.write(opts.json ? `${JSON.stringify(out)}\n` : `${JSON.stringify(out, null, 2)}\n`);
-    });
+/** The flags, checked: each a positive integer (a bad one exits 2 naming it). */
+function parseFlags(argv: string[]): { json: boolean; runs: number; iterations: number; loads: number } {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      json: { type: "boolean", default: false },
+      runs: { type: "string", default: "1000" },
+      iterations: { type: "string", default: "30" },
+      loads: { type: "string", default: "5" },
+    },
+    strict: true,
+  });
+  const int = (flag: string, v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${flag}: expected a positive integer, got "${v}"`);
+    return n;
+  };
+  return { json: values.json, runs: int("runs", values.runs), iterations: int("iterations", values.iterations), loads: int("loads", values.loads) };
+}
+
+async function main(): Promise<void> {
+  let flags: ReturnType<typeof parseFlags>;
+  try {
+    flags = parseFlags(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`lml: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+  const out = await benchWeb(flags.runs, flags.iterations, flags.loads, (msg) => !flags.json && process.stderr.write(`${msg}\n`));
+  process.stdout.write(flags.json ? `${JSON.stringify(out)}\n` : `${JSON.stringify(out, null, 2)}\n`);
 }
 
 async function benchWeb(n: number, iterations: number, loads: number, say: (m: string) => void) {
   const { createCaller, transformer } = await import("@lml/api");
   const { fixtureEvaluations, fixtureCurves } = await import("@lml/api/testing");
   const { connectDatabase } = await import("@lml/db");
-  // The dashboard's own harness (fresh database, build-if-stale, `next start`), shared with its e2e test.
-  const harness = await import(join(root, "apps", "web", "e2e", "harness.ts"));
 
   // Build first: a synchronous build would stall the embedded database served from this process.
-  harness.ensureChromium();
-  harness.buildIfStale();
-  const dbServer = await harness.startDatabase();
+  ensureChromium();
+  buildIfStale();
+  const dbServer = await startDatabase();
   const db = await connectDatabase(dbServer.url);
-  let dash: { url: string; stop(): Promise<void> } | null = null;
+  let dash: Dashboard | null = null;
   try {
     // Seed: one grid of n succeeded runs (4 regimes × n/4 seeds), each with the trainer's evaluation set.
     const t0 = performance.now();
@@ -94,7 +98,7 @@ async function benchWeb(n: number, iterations: number, loads: number, say: (m: s
     const seedMs = performance.now() - t0;
     say(`seeded ${n} runs, ${evaluations} evaluations in ${Math.round(seedMs)} ms`);
 
-    const started: { url: string; stop(): Promise<void> } = await harness.startDashboard(dbServer.url);
+    const started = await startDashboard(dbServer.url);
     dash = started;
     // Through HTTP as the browser calls them (Next route → tRPC → Prisma → database), and in-process.
     const http = async (path: string, input: unknown) => {
@@ -116,7 +120,6 @@ async function benchWeb(n: number, iterations: number, loads: number, say: (m: s
     say(`queries timed (${iterations} each)`);
     const stat = (xs: number[]) => ({ p50Ms: quantile(xs, 0.5), p95Ms: quantile(xs, 0.95) });
 
-    const { chromium } = await import("playwright-core");
     const browser = await chromium.launch({
       executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
       args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
@@ -163,3 +166,8 @@ async function benchWeb(n: number, iterations: number, loads: number, say: (m: s
     await dbServer.close();
   }
 }
+
+main().catch((err: unknown) => {
+  process.stderr.write(`lml bench web: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

@@ -50,7 +50,7 @@ describePg(`worker [postgres${postgres.skip ? `: ${postgres.skip}` : ""}]`, () =
   async function queueOne(seed: number): Promise<string> {
     const name = `w${++n}`;
     const g = await submitGrid(db.prisma, { name }, null, {
-      cells: [{ name: `${name}-run`, regime: "synthetic-only", seed, config: { regime: "synthetic-only", seed } }],
+      cells: [{ name: `${name}-run`, config: { regime: "synthetic-only", seed } }],
     });
     const run = await db.prisma.run.findFirstOrThrow({ where: { gridId: g.id } });
     return run.id;

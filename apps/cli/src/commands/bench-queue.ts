@@ -65,14 +65,12 @@ async function benchQueue(opts: BenchOptions): Promise<void> {
     await db.submitGrid(setup, { name: "bench-queue" }, null, {
       cells: Array.from({ length: runs }, (_, i) => ({
         name: `noop-${i}`,
-        regime: "synthetic-only",
-        seed: i,
         config: { regime: "synthetic-only", seed: i },
       })),
     });
 
     // A no-op training: the measured cost is the queue's (claim, lease, completion), not tfjs's.
-    const noop = async () => ({ backend: "none", steps: 0, evaluations: [], seconds: 0 });
+    const noop = async () => ({ backend: "none", steps: 0, evaluations: [], seconds: 0, artifacts: [] });
     const silent = pino({ level: "silent" });
     for (let w = 0; w < workers; w++) clients.push(db.createPrismaClient(url, { kind: "postgres", poolMax: 2 }));
     const started = performance.now();

@@ -4,10 +4,8 @@
  * the current backend.
  *
  * The standard model (all defaults): 64×64×1 input, 2 stacks, 64 channels, depth 2, 1 residual block per
- * level, 490 landmarks on 16×16 heatmaps, batch 16; ≈112 MFLOP forward per image. Data is random (speed
- * does not depend on it). A training step is the forward pass in training mode (batch statistics), an
- * MSE loss on every stack's heatmaps, the backward pass and an Adam update, as in `lml train`. Inference
- * is the forward pass in evaluation mode, read back to the host.
+ * level, 490 landmarks on 16×16 heatmaps, batch 16; ≈112 MFLOP forward per image. What a step is:
+ * @lml/training's bench.ts.
  *
  * `--json` prints ONE line:
  * {"backend","trainImagesPerSec","inferImagesPerSec","flopsPerImage","params","batch",
@@ -53,76 +51,27 @@ async function benchTrain(opts: BenchOptions): Promise<void> {
     if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name}: expected an integer ≥ ${min}, got "${v}"`);
     return n;
   };
-  const cfg = {
-    inputSize: 64,
-    inputChannels: 1 as const,
+  const options = {
     stacks: int("stacks", opts.stacks),
     channels: int("channels", opts.channels, 2),
     depth: int("depth", opts.depth),
-    blocks: 1,
-    heatmapSize: 16,
     landmarks: int("landmarks", opts.landmarks),
+    batch: int("batch", opts.batch),
+    steps: int("steps", opts.steps),
+    warmup: int("warmup", opts.warmup, 0),
+    backend: opts.backend,
+    verbose: !opts.json,
   };
-  const batch = int("batch", opts.batch);
-  const steps = int("steps", opts.steps);
-  const warmup = int("warmup", opts.warmup, 0);
-
-  const tf = await import("@tensorflow/tfjs-core");
-  const { initBackend } = await import("@lml/training/backend");
-  const { createHourglass } = await import("@lml/training/model");
-  const backend = await initBackend(opts.backend ?? process.env.LML_BACKEND, opts.json ? () => {} : undefined);
-
-  const model = createHourglass(cfg, 1);
-  const x = tf.randomUniform([batch, cfg.inputSize, cfg.inputSize, cfg.inputChannels], 0, 1, "float32", 1) as import("@tensorflow/tfjs-core").Tensor4D;
-  const target = tf.randomUniform([batch, cfg.heatmapSize, cfg.heatmapSize, cfg.landmarks], 0, 1, "float32", 2);
-  const optimizer = tf.train.adam(1e-3);
-  const trainStep = () => {
-    const loss = optimizer.minimize(
-      () => tf.addN(model.forward(x, true).heatmaps.map((h) => tf.losses.meanSquaredError(target, h))) as import("@tensorflow/tfjs-core").Scalar,
-      true,
-      model.trainableVariables,
-    );
-    loss?.dataSync(); // wait for the step to finish (asynchronous on GPU backends)
-    loss?.dispose();
-  };
-  const inferStep = () => tf.tidy(() => void model.forward(x, false).heatmaps[cfg.stacks - 1].dataSync());
-
-  const perSec = (step: () => void) => {
-    for (let i = 0; i < warmup; i++) step();
-    const t0 = performance.now();
-    for (let i = 0; i < steps; i++) step();
-    return (steps * batch * 1000) / (performance.now() - t0);
-  };
-  const trainImagesPerSec = perSec(trainStep);
-  const inferImagesPerSec = perSec(inferStep);
-
-  const result = {
-    backend,
-    trainImagesPerSec: Math.round(trainImagesPerSec * 100) / 100,
-    inferImagesPerSec: Math.round(inferImagesPerSec * 100) / 100,
-    flopsPerImage: model.flopsPerImage(),
-    params: model.paramCount(),
-    batch,
-    model: {
-      input: [cfg.inputSize, cfg.inputSize, cfg.inputChannels],
-      stacks: cfg.stacks,
-      channels: cfg.channels,
-      depth: cfg.depth,
-      landmarks: cfg.landmarks,
-      heatmap: [cfg.heatmapSize, cfg.heatmapSize],
-    },
-  };
-  tf.dispose([x, target]);
-  optimizer.dispose();
-  model.dispose();
+  const { benchTraining } = await import("@lml/training/bench");
+  const result = await benchTraining(options);
   if (opts.json) {
     process.stdout.write(JSON.stringify(result) + "\n");
-  } else {
-    const gflops = (ips: number) => ((ips * result.flopsPerImage) / 1e9).toFixed(2);
-    process.stdout.write(
-      `backend ${backend}: train ${result.trainImagesPerSec} img/s (${gflops(3 * result.trainImagesPerSec)} GFLOP/s counting backward as 2× forward), ` +
-        `inference ${result.inferImagesPerSec} img/s (${gflops(result.inferImagesPerSec)} GFLOP/s); ` +
-        `${(result.flopsPerImage / 1e6).toFixed(1)} MFLOP/image forward, ${result.params} parameters, batch ${batch}\n`,
-    );
+    return;
   }
+  const gflops = (ips: number) => ((ips * result.flopsPerImage) / 1e9).toFixed(2);
+  process.stdout.write(
+    `backend ${result.backend}: train ${result.trainImagesPerSec} img/s (${gflops(3 * result.trainImagesPerSec)} GFLOP/s counting backward as 2× forward), ` +
+      `inference ${result.inferImagesPerSec} img/s (${gflops(result.inferImagesPerSec)} GFLOP/s); ` +
+      `${(result.flopsPerImage / 1e6).toFixed(1)} MFLOP/image forward, ${result.params} parameters, batch ${result.batch}\n`,
+  );
 }

@@ -5,10 +5,9 @@
  * the same code the dashboard's results page uses, so both always show the same numbers.
  */
 import type { Command } from "commander";
+import { METRICS, NORM_KINDS } from "@lml/core/study";
 
 const FORMATS = ["md", "csv", "latex"] as const;
-const NORMS = ["inter-pupil", "inter-ocular", "bbox"] as const;
-const METRICS = ["nme", "auc8", "fr8", "auc10", "fr10"] as const;
 
 interface ReportOptions {
   grid: string;
@@ -57,8 +56,8 @@ export function register(program: Command): void {
     .description("the study's result tables (mean ± std over seeds) for a grid, from the database")
     .requiredOption("--grid <grid>", "grid id or name (a name means the newest grid of that name)")
     .option("--format <format>", `md | csv | latex`, "md")
-    .option("--norm <norm>", "inter-pupil | inter-ocular | bbox", "inter-pupil")
-    .option("--metric <metric>", "nme | auc8 | fr8 | auc10 | fr10", "nme")
+    .option("--norm <norm>", NORM_KINDS.join(" | "), "inter-pupil")
+    .option("--metric <metric>", METRICS.join(" | "), "nme")
     .option("--heatmap <png>", "also write per-landmark error heatmaps of two regimes side by side (PNG)")
     .option("--heatmap-regimes <a,b>", "regimes shown in the heatmap", "synthetic-only,syn-real-label-adaptation")
     .option("--heatmap-test-set <name>", "test set of the heatmap (dense points exist on synthetic-test)", "synthetic-test")
@@ -72,7 +71,7 @@ export function register(program: Command): void {
         return value as T;
       };
       const format = pick("format", opts.format, FORMATS);
-      const norm = pick("norm", opts.norm, NORMS);
+      const norm = pick("norm", opts.norm, NORM_KINDS);
       const metric = pick("metric", opts.metric, METRICS);
       const { resolveGrid } = await import("@lml/db");
       const { loadStudyTables, exportTables } = await import("@lml/api");

@@ -29,7 +29,7 @@ async function runTrain(opts: TrainOptions): Promise<void> {
   const { existsSync } = await import("node:fs");
   const { basename, extname, join, resolve } = await import("node:path");
   const { parse: parseYaml } = await import("yaml");
-  const { RunConfigSchema, UsageError } = await import("@lml/core");
+  const { UsageError, parseRunConfig } = await import("@lml/core");
 
   const file = resolve(opts.config);
   if (!existsSync(file)) throw new UsageError(`--config: no such file ${opts.config}`);
@@ -40,17 +40,12 @@ async function runTrain(opts: TrainOptions): Promise<void> {
   } catch (err) {
     throw new UsageError(`--config ${opts.config}: not valid ${extname(file) === ".json" ? "JSON" : "YAML"} (${(err as Error).message})`);
   }
-  const parsed = RunConfigSchema.safeParse(raw);
-  if (!parsed.success)
-    throw new UsageError(
-      `--config ${opts.config}: ${parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}`,
-    );
-  const config = parsed.data;
+  const config = parseRunConfig(raw, `--config ${opts.config}`);
   const name = basename(file, extname(file));
   const out = resolve(opts.out ?? join(process.env.LML_DATA_DIR ?? ".data", "runs", name));
 
-  const { train } = await import("@lml/training");
-  const { folderCheckpointStore } = await import("@lml/training/checkpoint");
+  // The engine (tfjs) loads only once the config is known to be good.
+  const { folderCheckpointStore, train } = await import("@lml/training");
   const { SingleBar } = await import("cli-progress");
 
   const store = folderCheckpointStore(out);
