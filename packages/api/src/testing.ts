@@ -3,7 +3,7 @@
  * norm, per-landmark and per-image errors, CED) with values from a seeded generator. For the e2e
  * stand-in worker and `lml bench web` only — never shown as results.
  */
-import { Rng } from "@lml/core";
+import { EVAL_NORMS, REGIME_TRAITS, Rng, TEST_SET_INFO, TEST_SETS, isRegime } from "@lml/core";
 import type { EvaluationInput } from "@lml/db";
 
 /** Uniform draws in [0, 1) from core's seeded generator. */
@@ -40,10 +40,12 @@ export function fixtureEvaluations(o: FixtureOptions): EvaluationInput[] {
   const images = o.images ?? 24;
   const base = BASE[o.regime] ?? { "synthetic-test": 4, common: 7, challenging: 14 };
   const out: EvaluationInput[] = [];
+  // A 68-point model is scored "direct" everywhere; a dense one "dense" on synthetic, mapped on real.
+  const predicts68 = isRegime(o.regime) && REGIME_TRAITS[o.regime].predicts === "ibug68";
   const cells: [string, string, number][] = [
-    ["synthetic-test", o.regime === "supervised-real" ? "direct" : "dense", o.regime === "supervised-real" ? 68 : o.scheme],
-    ...(["common", "challenging"] as const).flatMap((t) =>
-      o.regime === "supervised-real"
+    ["synthetic-test", predicts68 ? "direct" : "dense", predicts68 ? 68 : o.scheme],
+    ...TEST_SETS.filter((t) => TEST_SET_INFO[t].domain === "real").flatMap((t) =>
+      predicts68
         ? ([[t, "direct", 68]] as [string, string, number][])
         : ([
             [t, "nearest-subset", 68],
@@ -52,7 +54,7 @@ export function fixtureEvaluations(o: FixtureOptions): EvaluationInput[] {
     ),
   ];
   for (const [testSet, protocol, points] of cells) {
-    for (const norm of ["inter-pupil", "inter-ocular"]) {
+    for (const norm of EVAL_NORMS) {
       const scale = (norm === "inter-ocular" ? 0.72 : 1) * (protocol === "test-time-mlp" ? 0.6 : 1) * (1 + (r() - 0.5) * 0.08);
       const level = base[testSet] * scale;
       const perImage = Array.from({ length: images }, () => Math.max(0.2, level * (0.55 + r() * 0.9)));

@@ -205,9 +205,15 @@ export const ACTIVE_STATUSES = ["QUEUED", "RUNNING"] as const satisfies readonly
 /** Finished: nothing changes until someone requeues the run (FAILED, CANCELED). */
 export const TERMINAL_STATUSES = ["SUCCEEDED", "FAILED", "CANCELED"] as const satisfies readonly RunStatusName[];
 
+/** Finished without results: `requeueRun` (the dashboard's Re-queue, `lml grid requeue`) puts these back. */
+export const REQUEUEABLE_STATUSES = ["FAILED", "CANCELED"] as const satisfies readonly RunStatusName[];
+
 export function isActiveStatus(status: string): boolean {
   return (ACTIVE_STATUSES as readonly string[]).includes(status);
 }
 export function isTerminalStatus(status: string): boolean {
   return (TERMINAL_STATUSES as readonly string[]).includes(status);
+}
+export function isRequeueableStatus(status: string): boolean {
+  return (REQUEUEABLE_STATUSES as readonly string[]).includes(status);
 }

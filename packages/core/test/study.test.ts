@@ -15,6 +15,8 @@ import {
   TEST_SETS,
   TEST_SET_INFO,
   bestProtocol,
+  isActiveStatus,
+  isRequeueableStatus,
   lowerIsBetter,
   modelPoints,
   protocolFallback,
@@ -49,5 +51,7 @@ describe("study vocabulary", () => {
   it("knows which way each metric improves and which statuses are finished", () => {
     expect(METRICS.filter(lowerIsBetter)).toEqual(["nme", "fr8", "fr10"]);
     expect([...ACTIVE_STATUSES, ...TERMINAL_STATUSES].sort()).toEqual([...RUN_STATUSES].sort());
+    expect(RUN_STATUSES.filter(isRequeueableStatus)).toEqual(["FAILED", "CANCELED"]);
+    expect(RUN_STATUSES.filter(isActiveStatus)).toEqual(["QUEUED", "RUNNING"]);
   });
 });

@@ -3,7 +3,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useState } from "react";
-import { DEFAULT_NORM, isActiveStatus } from "@lml/core/study";
+import { DEFAULT_NORM, isActiveStatus, isRequeueableStatus } from "@lml/core/study";
 import { useTRPC } from "@/trpc/client";
 import { CedChart, MetricCharts } from "./charts";
 import { duration, num, when } from "./format";
@@ -50,7 +50,7 @@ export function RunPage({ id }: { id: string }) {
         </div>
         <div className="row">
           {live && <button className="btn danger" onClick={() => cancel.mutate({ id })} disabled={cancel.isPending || r.cancelRequested}>{r.cancelRequested ? "Cancel requested" : "Cancel run"}</button>}
-          {(r.status === "FAILED" || r.status === "CANCELED") && <button className="btn" onClick={() => requeue.mutate({ id })}>Re-queue</button>}
+          {isRequeueableStatus(r.status) && <button className="btn" onClick={() => requeue.mutate({ id })}>Re-queue</button>}
         </div>
       </div>
       {(cancel.error || requeue.error) && <ErrorBox error={cancel.error ?? requeue.error} what="the change" />}

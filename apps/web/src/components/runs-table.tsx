@@ -7,7 +7,7 @@ import { useRouter } from "next/navigation";
 import { useMemo, useState } from "react";
 import { useTRPC } from "@/trpc/client";
 import { duration, shortId, when } from "./format";
-import { isActiveStatus, RUN_STATUSES, type RunStatusName } from "@lml/core/study";
+import { isActiveStatus, isRequeueableStatus, RUN_STATUSES, type RunStatusName } from "@lml/core/study";
 import { Empty, ErrorBox, Loading, Pager, StatusBadge } from "./ui";
 
 const PAGE = 25;
@@ -128,7 +128,7 @@ export function RunsTable({ gridId, live }: { gridId?: string; live?: boolean })
                       {isActiveStatus(r.status) && (
                         <button className="btn sm danger" onClick={() => cancel.mutate({ id: r.id })}>Cancel</button>
                       )}
-                      {(r.status === "FAILED" || r.status === "CANCELED") && (
+                      {isRequeueableStatus(r.status) && (
                         <button className="btn sm" onClick={() => requeue.mutate({ id: r.id })}>Re-queue</button>
                       )}
                     </td>
