@@ -31,7 +31,7 @@ const decode = (b: Uint8Array) => JSON.parse(new TextDecoder().decode(b)) as Sta
  * Like train(): resumes from the stored checkpoint, reports progress and a "loss" point per step,
  * checkpoints every `checkpointEvery` steps, and on shouldStop checkpoints and throws StopRequested.
  * Its evaluation records what happened: nme = the final accumulator, count = steps this attempt ran,
- * perImage = [the step it resumed from].
+ * perLandmark = [the step it resumed from] (perImage stays empty: the repository wants one entry per image).
  */
 export function stepTrainer(options: StepTrainerOptions): TrainFunction {
   return async (config, hooks) => {
@@ -60,8 +60,8 @@ export function stepTrainer(options: StepTrainerOptions): TrainFunction {
       auc10: 0.6,
       fr10: 0.05,
       count: total - resumedFrom,
-      perLandmark: [1, 2, 3],
-      perImage: [resumedFrom],
+      perLandmark: [resumedFrom],
+      perImage: [],
       cedX: [0, 10],
       cedY: [0, 1],
     });

@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { UsageError } from "@lml/core";
 import { cancelRun, createPrismaClient, submitGrid, type PrismaClient } from "@lml/db";
 import { openTestDatabase, testDatabases, type TestDatabase } from "@lml/db/testing";
 import pg from "pg";
@@ -110,6 +111,38 @@ describePg(`worker [postgres${postgres.skip ? `: ${postgres.skip}` : ""}]`, () =
     }
   });
 
+  it("fails a run at once, without retrying it, when its config does not parse or training rejects its input", async () => {
+    // A config stored before today's rules (written straight to the row, as an older version could
+    // have): the model rule it breaks would break on every attempt.
+    const badConfig = await queueOne(2);
+    await db.prisma.run.update({
+      where: { id: badConfig },
+      data: { config: { regime: "synthetic-only", seed: 2, model: { heatmapSize: 8, depth: 4 } }, maxAttempts: 3 },
+    });
+    const badData = await queueOne(3);
+    let trained = 0;
+    const summary = await runWorker({
+      prisma: db.prisma,
+      // Bad input found while training (a UsageError, e.g. a 300-W folder without faces).
+      train: async () => {
+        trained++;
+        throw new UsageError("data.real.dir /nowhere: no faces for the train split");
+      },
+      idleExit: true,
+      leaseMs: 5000,
+      logger: quiet,
+    });
+    expect(summary.runs.map((r) => r.outcome)).toEqual(["failed", "failed"]);
+    expect(trained).toBe(1); // the run with the bad config never reached the trainer
+    const runs = await db.prisma.run.findMany({ where: { id: { in: [badConfig, badData] } }, orderBy: { seed: "asc" } });
+    expect(runs.map((r) => [r.status, r.attempts])).toEqual([
+      ["FAILED", 1],
+      ["FAILED", 1],
+    ]);
+    expect(runs[0].error).toMatch(/invalid config: model\.heatmapSize: .*2\^model\.depth = 16/);
+    expect(runs[1].error).toMatch(/data\.real\.dir \/nowhere: no faces for the train split$/);
+  });
+
   it("a worker killed with SIGKILL: the run returns after the lease and another worker resumes it from the checkpoint", async () => {
     const runId = await queueOne(3);
     const env = { LEASE_MS: "1500", HEARTBEAT_MS: "200", TOTAL_STEPS: "40", MS_PER_STEP: "50", CHECKPOINT_EVERY: "5", MAX_RUNS: "1" };
@@ -143,10 +176,10 @@ describePg(`worker [postgres${postgres.skip ? `: ${postgres.skip}` : ""}]`, () =
     for (const e of run.evaluations) {
       expect(e.attempt).toBe(2);
       expect(e.nme).toBe(expectedAcc(40, 3));
-      expect(e.perImage[0]).toBeGreaterThanOrEqual(killedAt);
-      expect(e.count).toBe(40 - e.perImage[0]);
+      expect(e.perLandmark[0]).toBeGreaterThanOrEqual(killedAt);
+      expect(e.count).toBe(40 - e.perLandmark[0]);
     }
-    expect(run.evaluations[0].perImage[0]).toBeGreaterThanOrEqual(10);
+    expect(run.evaluations[0].perLandmark[0]).toBeGreaterThanOrEqual(10);
     const steps = await db.prisma.metricPoint.findMany({ where: { runId, name: "loss" }, select: { step: true } });
     expect(steps.map((s) => s.step).sort((x, y) => x - y)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
   }, 40_000);
@@ -179,7 +212,7 @@ describePg(`worker [postgres${postgres.skip ? `: ${postgres.skip}` : ""}]`, () =
     expect(summary.runs.map((r) => r.outcome)).toEqual(["succeeded"]);
     const evals = await db.prisma.evaluation.findMany({ where: { runId } });
     expect(evals).toHaveLength(2);
-    expect(evals[0]).toMatchObject({ attempt: 1, nme: expectedAcc(400, 2), perImage: [stoppedAt] });
+    expect(evals[0]).toMatchObject({ attempt: 1, nme: expectedAcc(400, 2), perLandmark: [stoppedAt] });
   }, 30_000);
 
   it("cancel: the worker stops at its next step and marks the run CANCELED", async () => {
