@@ -1,12 +1,7 @@
 /**
- * Pose, perspective camera and the detector-like crop. The crop is a square around the 68-point box (the
- * same rule for every scheme, so all schemes share one frame): centred a little above the box centre, side
- * CROP_SCALE times the box's larger side, then jittered per split.
+ * Pose and the perspective camera. (Framing — the square crop around the 68 points — is core's
+ * face-framing rule, the same for every domain; see render.ts.)
  */
-
-export const CROP_SCALE = 1.32;
-/** Fraction of the 68-box height the crop centre sits above the box centre (includes the forehead). */
-export const CROP_LIFT = 0.1;
 
 export interface Pose { yaw: number; pitch: number; roll: number }
 export interface Camera { distance: number; focal: number }
@@ -53,17 +48,3 @@ export function project(
   }
 }
 
-export interface Crop { x0: number; y0: number; side: number }
-
-/** Square crop from a 68-point shape in normalised coordinates (jitter: shift fractions and scale factor). */
-export function cropFrom68(u: Float32Array, v: Float32Array, jitter = { dx: 0, dy: 0, scale: 1 }): Crop {
-  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
-  for (let k = 0; k < 68; k++) {
-    x0 = Math.min(x0, u[k]); x1 = Math.max(x1, u[k]);
-    y0 = Math.min(y0, v[k]); y1 = Math.max(y1, v[k]);
-  }
-  const side = CROP_SCALE * Math.max(x1 - x0, y1 - y0) * jitter.scale;
-  const cx = (x0 + x1) / 2 + jitter.dx * side;
-  const cy = (y0 + y1) / 2 - CROP_LIFT * (y1 - y0) + jitter.dy * side;
-  return { x0: cx - side / 2, y0: cy - side / 2, side };
-}

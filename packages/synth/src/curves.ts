@@ -7,6 +7,9 @@
  */
 import { precomputed } from "./precomputed";
 import { EYE, MOUTH, MOUTH_Y, SEAM, anglesOf, bindAngles, headModel, lidHeights, vertexNormals, type HeadModel } from "./mesh";
+import type { FaceModelKind } from "./face-model";
+import { buildSfmCurves } from "./sfm-curves";
+import { marchingLines, type Marching } from "./contour";
 
 export type CurveKind = "pair" | "symmetric" | "midline" | "point";
 export interface Curve {
@@ -19,6 +22,8 @@ export interface Curve {
   phi: Float64Array;
   /** First/last polyline point included when the curve is sampled densely (shared corners are not). */
   closedEnds: [boolean, boolean];
+  /** pair: the subject's left curve when it is not the mirror image (SFM faces are not exactly symmetric). */
+  twin?: { theta: Float64Array; phi: Float64Array };
 }
 
 /** Normal·z of the jaw contour: just inside the frontal silhouette, where annotators put the face oval. */
@@ -59,7 +64,7 @@ export function solveFront(m: HeadModel, N: Float32Array, x: number, y: number, 
   return { theta, phi };
 }
 
-function polyFromXY(m: HeadModel, N: Float32Array, xs: number[], ys: number[]) {
+export function polyFromXY(m: HeadModel, N: Float32Array, xs: number[], ys: number[]) {
   const th = new Float64Array(xs.length), ph = new Float64Array(xs.length);
   let guess = 1.1;
   for (let k = 0; k < xs.length; k++) {
@@ -121,9 +126,11 @@ export interface CurveSet {
   /** Jaw polygon in angles (for the face-area mask). */
   jaw: { theta: Float64Array; phi: Float64Array };
   normals: Float32Array;
+  /** Where 300-W's jaw points go at any pose: the face contour and the lines the visible outline is found on. */
+  marching: Marching;
 }
 
-let cached: CurveSet | null = null;
+const cached = new Map<FaceModelKind, CurveSet>();
 
 /** Brow centre line and thickness at |x| (subject's right brow uses x < 0). */
 export function brow(ax: number): { y: number; th: number } | null {
@@ -143,13 +150,18 @@ export function lipOuter(x: number): { up: number; down: number } {
 export const INNER_HALF = MOUTH.halfWidth * 0.93;
 
 /** The landmark curves: traced once per process, or read from the disk cache. */
-export function curveSet(): CurveSet {
-  if (!cached) cached = precomputed("curves", buildCurves);
-  return cached;
+export function curveSet(kind: FaceModelKind = "procedural"): CurveSet {
+  let c = cached.get(kind);
+  if (!c) {
+    const m = headModel(kind);
+    c = kind === "sfm" ? precomputed(`curves-sfm-${m.sfm!.fingerprint}`, () => buildSfmCurves(m)) : precomputed("curves", buildCurves);
+    cached.set(kind, c);
+  }
+  return c;
 }
 
 function buildCurves(): CurveSet {
-  const m = headModel();
+  const m = headModel("procedural");
   const N = vertexNormals(m, m.base, new Float32Array(m.base.length));
   const curves: Curve[] = [];
   const add = (name: string, group: string, kind: CurveKind, p: { theta: Float64Array; phi: Float64Array }, closedEnds: [boolean, boolean] = [true, true]) =>
@@ -200,7 +212,10 @@ function buildCurves(): CurveSet {
   add("lip-inner-upper", "inner-lips", "symmetric", seamRow(SEAM));
   add("lip-inner-lower", "inner-lips", "symmetric", seamRow(-SEAM), [false, false]);
 
-  return { curves, jaw, normals: N };
+  // Marching lines: from the jaw contour towards the middle of the face (between the nose and the mouth).
+  const xy = Array.from(jaw.theta, (t, k) => surfaceAt(m, N, t, jaw.phi[k]));
+  const marching = marchingLines(m, N, jaw, xy.map((p) => p.x), xy.map((p) => p.y), { x: 0, y: -0.6 });
+  return { curves, jaw, normals: N, marching };
 }
 
 function noseTipY(m: HeadModel, N: Float32Array): number {

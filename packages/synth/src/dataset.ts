@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { UsageError } from "@lml/core";
 import { GENERATOR_VERSION, renderSample } from "./render";
 import { Rng } from "./rng";
+import { resolveFaceModel, sfm } from "./face-model";
 import type { Batch, Dataset, DatasetOptions, Sample } from "./types";
 
 const MAGIC = "LMLSYNTH";
@@ -22,14 +23,16 @@ export function pointCount(o: { domain: string; scheme: number }): number {
 
 /** File name of the cached set: a hash of everything that changes its bytes. */
 export function cacheKey(o: DatasetOptions): string {
-  const key = JSON.stringify({ v: GENERATOR_VERSION, f: FORMAT, d: o.domain, s: o.split, n: o.count, seed: o.seed, size: o.size, c: o.channels, p: pointCount(o) });
-  return `${o.domain}-${o.split}-${o.size}px-${pointCount(o)}pt-${o.count}-${createHash("sha256").update(key).digest("hex").slice(0, 16)}.bin`;
+  const fm = resolveFaceModel(o.faceModel ?? "auto");
+  const model = fm === "sfm" ? `sfm:${sfm().fingerprint}` : fm;
+  const key = JSON.stringify({ v: GENERATOR_VERSION, f: FORMAT, d: o.domain, s: o.split, n: o.count, seed: o.seed, size: o.size, c: o.channels, p: pointCount(o), m: model });
+  return `${o.domain}-${o.split}-${fm}-${o.size}px-${pointCount(o)}pt-${o.count}-${createHash("sha256").update(key).digest("hex").slice(0, 16)}.bin`;
 }
 
 interface Store { images: Float32Array; landmarks: Float32Array; visible: Uint8Array; landmarks68: Float32Array; poses: Float64Array }
 
 function writeCache(path: string, o: DatasetOptions, s: Store): void {
-  const header = Buffer.from(JSON.stringify({ version: GENERATOR_VERSION, format: FORMAT, options: { ...o, cacheDir: undefined }, count: o.count, points: pointCount(o) }));
+  const header = Buffer.from(JSON.stringify({ version: GENERATOR_VERSION, format: FORMAT, options: { ...o, cacheDir: undefined }, faceModel: resolveFaceModel(o.faceModel ?? "auto"), count: o.count, points: pointCount(o) }));
   const pre = 8 + 4 + header.length;
   const pad = (4 - (pre % 4)) % 4;
   const vpad = (4 - (s.visible.length % 4)) % 4;
@@ -85,7 +88,7 @@ function renderAll(o: DatasetOptions): Store {
   const n = o.count, px = o.size * o.size * o.channels, pts = pointCount(o);
   const s: Store = { images: new Float32Array(n * px), landmarks: new Float32Array(n * pts * 2), visible: new Uint8Array(n * pts), landmarks68: new Float32Array(n * 136), poses: new Float64Array(n * 3) };
   for (let i = 0; i < n; i++) {
-    const r = renderSample({ domain: o.domain, split: o.split, index: i, seed: o.seed, size: o.size, channels: o.channels, scheme: o.scheme });
+    const r = renderSample({ domain: o.domain, split: o.split, index: i, seed: o.seed, size: o.size, channels: o.channels, scheme: o.scheme, faceModel: o.faceModel });
     s.images.set(r.image, i * px);
     s.landmarks.set(r.landmarks, i * pts * 2);
     s.visible.set(r.visible, i * pts);
@@ -97,6 +100,7 @@ function renderAll(o: DatasetOptions): Store {
 
 export function createDataset(o: DatasetOptions): Dataset {
   if (!Number.isInteger(o.count) || o.count <= 0) throw new UsageError(`count: expected a positive integer, got ${o.count}`);
+  resolveFaceModel(o.faceModel ?? "auto"); // "sfm" without its files fails here, naming the folder
   const pts = pointCount(o), px = o.size * o.size * o.channels;
   let store: Store | null = null;
   if (o.cacheDir) {
@@ -110,7 +114,7 @@ export function createDataset(o: DatasetOptions): Dataset {
   }
   const get = (i: number): Sample => {
     if (!Number.isInteger(i) || i < 0 || i >= o.count) throw new UsageError(`index ${i} is outside the dataset (0…${o.count - 1})`);
-    if (!store) return renderSample({ domain: o.domain, split: o.split, index: i, seed: o.seed, size: o.size, channels: o.channels, scheme: o.scheme });
+    if (!store) return renderSample({ domain: o.domain, split: o.split, index: i, seed: o.seed, size: o.size, channels: o.channels, scheme: o.scheme, faceModel: o.faceModel });
     const s = store;
     return {
       image: s.images.slice(i * px, (i + 1) * px),

@@ -10,6 +10,9 @@
  */
 
 import { precomputed } from "./precomputed";
+import type { FaceModelKind } from "./face-model";
+// (a cycle: sfm-head.ts builds on this module's grid and primitives; both only call each other at run time)
+import { buildSfmHead, deformSfm, type SfmLink } from "./sfm-head";
 
 export const RAY_CENTER = { x: 0, y: -0.97, z: -0.15 } as const;
 /** Half angle (radians) of the lip seam: rows at ±SEAM bracket the closed mouth. */
@@ -44,6 +47,9 @@ export interface HeadModel {
   /** Mean neutral positions, 3 per vertex, vertex = row·cols + col. */
   base: Float32Array;
   bases: Basis[];
+  /** Which face model shaped it; "sfm" heads take SFM coefficients (see sfm-head.ts) instead of `bases`. */
+  kind: FaceModelKind;
+  sfm?: SfmLink;
 }
 
 // ---------------------------------------------------------------------------------------------- SDF
@@ -90,7 +96,7 @@ function smaxSub(d: number, cut: number, k: number): number {
 type Traits = Record<(typeof SDF_TRAITS)[number], number>;
 const ZERO_TRAITS: Traits = Object.fromEntries(SDF_TRAITS.map((t) => [t, 0])) as Traits;
 
-function primitives(t: Traits): Prim[] {
+export function primitives(t: Traits = ZERO_TRAITS): Prim[] {
   const P: Prim[] = [];
   const ell = (c: Vec, r: Vec, k = 0.14, op: "union" | "sub" = "union") => P.push({ kind: "ell", c, r, op, k });
   const both = (f: (s: number) => void) => { f(-1); f(1); };
@@ -133,7 +139,7 @@ function sdf(P: Prim[], x: number, y: number, z: number): number {
 }
 
 /** Outermost surface crossing along a ray: march inward from `hi` until inside, then bisect. */
-function castRay(P: Prim[], dx: number, dy: number, dz: number, lo: number, hi: number, step: number): number {
+export function castRay(P: Prim[], dx: number, dy: number, dz: number, lo: number, hi: number, step: number): number {
   const C = RAY_CENTER;
   let tOut = hi;
   let t = hi;
@@ -174,22 +180,23 @@ function spacedAngles(lo: number, hi: number, a: number, b: number, fine: number
 
 const DEG = Math.PI / 180;
 
-function buildGrid(): { phi: Float64Array; theta: Float64Array } {
+export function buildGrid(fine: { theta: number; phiLo: number; mustTheta?: number[] } = { theta: 58, phiLo: -32 }): { phi: Float64Array; theta: Float64Array } {
   // Rows top → bottom. Fine rows over the face (forehead to chin), plus the seam pair.
-  const phiUp = spacedAngles(-88 * DEG, 88 * DEG, -32 * DEG, 58 * DEG, 1.5 * DEG, 5 * DEG, [-SEAM, SEAM]);
-  const phi = Float64Array.from(phiUp.reverse());
+  const phiUp = spacedAngles(-88 * DEG, 88 * DEG, fine.phiLo * DEG, 58 * DEG, 1.5 * DEG, 5 * DEG, [-SEAM, SEAM]);
+  // nothing between the seam pair (a fine row could land on φ = 0): the cell between them is the mouth
+  const phi = Float64Array.from(phiUp.reverse().filter((p) => Math.abs(p) >= SEAM - 1e-12));
   // Columns mirror-symmetric about θ = 0 (so a mirrored landmark binds to mirrored vertices); −π only once.
-  const half = spacedAngles(0, Math.PI, 0, 58 * DEG, 2 * DEG, 8 * DEG, []);
+  const half = spacedAngles(0, Math.PI, 0, fine.theta * DEG, 2 * DEG, 8 * DEG, (fine.mustTheta ?? []).map(Math.abs));
   const th = [...half.slice(1).reverse().map((t) => -t), ...half.slice(0, -1)];
   return { phi, theta: Float64Array.from(th) };
 }
 
-function dir(theta: number, phi: number): Vec {
+export function dir(theta: number, phi: number): Vec {
   const c = Math.cos(phi);
   return [c * Math.sin(theta), Math.sin(phi), c * Math.cos(theta)];
 }
 
-function castAll(P: Prim[], phi: Float64Array, theta: Float64Array, prev?: Float32Array): Float32Array {
+export function castAll(P: Prim[], phi: Float64Array, theta: Float64Array, prev?: Float32Array): Float32Array {
   const rows = phi.length, cols = theta.length;
   const out = new Float32Array(rows * cols * 3);
   const C = RAY_CENTER;
@@ -367,12 +374,16 @@ function sparse(name: BasisName, full: Float32Array): Basis {
   return { name, idx, d };
 }
 
-let cached: HeadModel | null = null;
+const cached = new Map<FaceModelKind, HeadModel>();
 
 /** The base mesh and every blendshape: built once per process (~1 s), or read from the disk cache. */
-export function headModel(): HeadModel {
-  if (!cached) cached = precomputed("head", buildHead);
-  return cached;
+export function headModel(kind: FaceModelKind = "procedural"): HeadModel {
+  let m = cached.get(kind);
+  if (!m) {
+    m = kind === "sfm" ? buildSfmHead() : precomputed("head", buildHead);
+    cached.set(kind, m);
+  }
+  return m;
 }
 
 function buildHead(): HeadModel {
@@ -396,11 +407,12 @@ function buildHead(): HeadModel {
       }
     bases.push(sparse(name, full));
   }
-  return { rows, cols, phi, theta, base, bases };
+  return { rows, cols, phi, theta, base, bases, kind: "procedural" };
 }
 
-/** Deformed positions: base + Σ coeff·basis (coefficients in BASIS_NAMES order). */
+/** Deformed positions: base + Σ coeff·basis (coefficients in BASIS_NAMES order; SFM heads: SFM_COEFFS order). */
 export function deform(model: HeadModel, coeffs: Float32Array, out: Float32Array): Float32Array {
+  if (model.sfm) return deformSfm(model, coeffs, out);
   out.set(model.base);
   for (let b = 0; b < model.bases.length; b++) {
     const c = coeffs[b];

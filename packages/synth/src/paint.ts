@@ -5,7 +5,7 @@
  */
 import type { Rng } from "./rng";
 import type { Target } from "./raster";
-import type { Crop } from "./camera";
+import type { FaceCrop as Crop } from "@lml/core";
 
 export type Occluder =
   | { kind: "hand"; anchor: number; dx: number; dy: number; r: number; angle: number; color: number[] }
@@ -33,30 +33,127 @@ export function sampleOccluders(rng: Rng, p: number, skin: number[], hair: numbe
 
 const smooth = (t: number) => t * t * (3 - 2 * t);
 
-/** Paints the background where the head left the target empty (call it after rasterising the head). */
-export function drawBackground(T: Target, bg: { kind: number; c1: number[]; c2: number[]; freq: number; angle: number; grid: Float32Array; g: number }): void {
-  const { w, h, rgb, z } = T;
-  const { g, grid, c1, c2 } = bg;
-  const ca = Math.cos(bg.angle), sa = Math.sin(bg.angle);
-  const fq = (bg.freq * 2 * Math.PI) / w;
+/**
+ * What surrounds the head: a background like a photographed scene (fractal value noise over a few colours
+ * of one natural family — foliage, sky, wall, indoor, night — optionally with straight edges of walls,
+ * doors and windows, a light gradient and out-of-focus blobs), clothed shoulders, and for some faces long
+ * hair falling behind the head to the shoulders.
+ */
+export interface Scene {
+  colours: number[][];
+  octaves: { g: number; amp: number; grid: Float32Array }[];
+  gradient: { angle: number; amount: number };
+  edges: { vertical: boolean; at: number; shade: number }[];
+  blobs: { x: number; y: number; r: number; c: number[] }[];
+  clothes: { colour: number[]; width: number; drop: number; collar: number; texture: number } | null;
+  longHair: { width: number; length: number } | null;
+}
+
+const FAMILIES: number[][][] = [
+  [[0.16, 0.22, 0.1], [0.35, 0.45, 0.2], [0.55, 0.6, 0.35], [0.1, 0.12, 0.08]], // foliage
+  [[0.55, 0.7, 0.88], [0.8, 0.86, 0.92], [0.42, 0.55, 0.75], [0.95, 0.95, 0.95]], // sky
+  [[0.75, 0.72, 0.66], [0.62, 0.58, 0.52], [0.86, 0.84, 0.8], [0.45, 0.42, 0.38]], // wall, plaster
+  [[0.3, 0.22, 0.16], [0.52, 0.4, 0.3], [0.2, 0.16, 0.13], [0.7, 0.6, 0.48]], // indoor, wood
+  [[0.05, 0.05, 0.07], [0.12, 0.11, 0.14], [0.25, 0.2, 0.18], [0.02, 0.02, 0.03]], // night, dark studio
+  [[0.5, 0.5, 0.52], [0.3, 0.3, 0.32], [0.7, 0.7, 0.72], [0.15, 0.15, 0.16]], // grey, concrete
+];
+
+export function sampleScene(rng: Rng, hair: number[], longHairChance: number): Scene {
+  const fam = FAMILIES[rng.int(FAMILIES.length)];
+  const tint = [rng.range(0.85, 1.15), rng.range(0.9, 1.1), rng.range(0.85, 1.15)];
+  const colours = [0, 1, 2].map(() => fam[rng.int(fam.length)].map((c, k) => Math.min(1, c * tint[k] * rng.range(0.8, 1.2))));
+  if (rng.chance(0.2)) colours[rng.int(3)] = [rng.next(), rng.next(), rng.next()]; // something man-made
+  const g0 = 2 + rng.int(4);
+  const octaves = [0, 1, 2, 3].map((o) => {
+    const g = g0 << o;
+    return { g, amp: Math.pow(rng.range(0.35, 0.65), o), grid: new Float32Array((g + 1) * (g + 1)).map(() => rng.next()) };
+  });
+  const gradient = { angle: rng.range(0, 2 * Math.PI), amount: rng.range(0, 0.5) };
+  const edges = Array.from({ length: rng.chance(0.45) ? 1 + rng.int(3) : 0 }, () => ({ vertical: rng.chance(0.7), at: rng.next(), shade: rng.range(0.6, 1.4) }));
+  const blobs = Array.from({ length: rng.chance(0.3) ? 2 + rng.int(5) : 0 }, () => ({ x: rng.next(), y: rng.next(), r: rng.range(0.03, 0.12), c: [rng.range(0.6, 1), rng.range(0.5, 1), rng.range(0.4, 1)] }));
+  const clothes = rng.chance(0.92)
+    ? { colour: rng.chance(0.5) ? [0.06, 0.06, 0.07].map((c) => c * rng.range(0.7, 3)) : [rng.next(), rng.next(), rng.next()].map((c) => 0.1 + 0.8 * c), width: rng.range(1.6, 2.3), drop: rng.range(0.15, 0.45), collar: rng.range(0.15, 0.5), texture: rng.range(0, 0.25) }
+    : null;
+  void hair;
+  const longHair = rng.chance(longHairChance) ? { width: rng.range(1.1, 1.45), length: rng.range(0.6, 1.6) } : null;
+  return { colours, octaves, gradient, edges, blobs, clothes, longHair };
+}
+
+/** Where the face sits in the target (pixels): the 68-box centre, half-width and height, and the chin's y. */
+export interface FaceFrame { cx: number; cy: number; hw: number; h: number; chinY: number; topY: number }
+
+/**
+ * Paints everything behind the head into the pixels it left empty, and clothes over the neck below the
+ * collar (call after rasterising the head, before occluders).
+ */
+export function drawScene(T: Target, sc: Scene, f: FaceFrame, hairColour: number[], hairAmp: number, rng: Rng): void {
+  const { w, h, rgb, z, region, face } = T;
+  const ca = Math.cos(sc.gradient.angle), sa = Math.sin(sc.gradient.angle);
+  const [c0, c1, c2] = sc.colours;
+  const collarY = f.chinY + (sc.clothes ? sc.clothes.drop : 0) * f.h * 0.5;
   for (let y = 0; y < h; y++) {
-    const gy = (y / h) * g, iy = Math.min(g - 1, Math.floor(gy)), fy = smooth(gy - iy);
+    const fy = y / h;
     for (let x = 0; x < w; x++) {
-      if (z[y * w + x] !== Infinity) continue; // the head covers it
-      const gx = (x / w) * g, ix = Math.min(g - 1, Math.floor(gx)), fx = smooth(gx - ix);
-      const a = grid[iy * (g + 1) + ix], b = grid[iy * (g + 1) + ix + 1], c = grid[(iy + 1) * (g + 1) + ix], d = grid[(iy + 1) * (g + 1) + ix + 1];
-      const n = (a + (b - a) * fx) * (1 - fy) + (c + (d - c) * fx) * fy;
-      let t: number;
-      switch (bg.kind) {
-        case 1: t = 0.5 + 0.5 * Math.sin(fq * (x * ca + y * sa)) * (0.4 + 0.6 * n); break;
-        case 2: t = (((Math.floor((x * ca + y * sa) * fq * 0.3) + Math.floor((y * ca - x * sa) * fq * 0.3)) & 1) * 0.6 + 0.4 * n); break;
-        case 3: t = 0.6 * (y / h) + 0.4 * n; break;
-        default: t = n;
+      const p = y * w + x;
+      const fx = x / w;
+      const empty = z[p] === Infinity;
+      // clothes: shoulders widening below the neck; in front of the neck under the collar
+      if (sc.clothes) {
+        const dy = y - collarY;
+        if (dy > 0) {
+          const half = f.hw * (0.55 + Math.min(sc.clothes.width, 0.45 + dy / (0.28 * f.h)));
+          const dx = Math.abs(x - f.cx);
+          const vneck = dx < sc.clothes.collar * f.hw * (1 - dy / (0.5 * f.h)) && region[p] === 1 && face[p] === 0;
+          if (dx < half && (empty || (region[p] === 1 && face[p] === 0 && !vneck))) {
+            const fold = 0.85 + 0.15 * Math.sin(x * 0.21 + y * 0.05) * sc.clothes.texture * 4 - 0.25 * (dx / half) ** 2;
+            const o = 3 * p;
+            rgb[o] = sc.clothes.colour[0] * fold; rgb[o + 1] = sc.clothes.colour[1] * fold; rgb[o + 2] = sc.clothes.colour[2] * fold;
+            z[p] = 1e9;
+            region[p] = 254;
+            continue;
+          }
+        }
       }
-      const o = 3 * (y * w + x);
-      rgb[o] = c1[0] + (c2[0] - c1[0]) * t;
-      rgb[o + 1] = c1[1] + (c2[1] - c1[1]) * t;
-      rgb[o + 2] = c1[2] + (c2[2] - c1[2]) * t;
+      if (!empty) continue;
+      // long hair behind the head, down to the shoulders
+      if (sc.longHair) {
+        const dx = (x - f.cx) / (f.hw * sc.longHair.width), top = f.topY - 0.05 * f.h;
+        const bottom = f.chinY + sc.longHair.length * 0.5 * f.h;
+        if (y > top && y < bottom && Math.abs(dx) < 1.05 - 0.25 * Math.max(0, (y - f.chinY) / f.h)) {
+          const cap = y < f.cy - 0.2 * f.h ? Math.hypot(dx, (y - (f.cy - 0.2 * f.h)) / (f.cy - 0.2 * f.h - top)) < 1 : true;
+          if (cap) {
+            const strand = 0.75 + hairAmp * 0.5 * Math.sin(x * 1.7 + Math.sin(y * 0.13) * 3) + 0.15 * (rng.next() - 0.5);
+            const shade = 0.55 + 0.45 * (1 - Math.abs(dx));
+            const o = 3 * p;
+            rgb[o] = hairColour[0] * strand * shade; rgb[o + 1] = hairColour[1] * strand * shade; rgb[o + 2] = hairColour[2] * strand * shade;
+            z[p] = 1e9;
+            region[p] = 253;
+            continue;
+          }
+        }
+      }
+      let n = 0;
+      for (const oc of sc.octaves) {
+        const gx = fx * oc.g, gy = fy * oc.g;
+        const ix = Math.min(oc.g - 1, Math.floor(gx)), iy = Math.min(oc.g - 1, Math.floor(gy));
+        const sx = smooth(gx - ix), sy = smooth(gy - iy), g1 = oc.g + 1, G = oc.grid;
+        const a = G[iy * g1 + ix], b = G[iy * g1 + ix + 1], c = G[(iy + 1) * g1 + ix], d = G[(iy + 1) * g1 + ix + 1];
+        n += oc.amp * ((a + (b - a) * sx) * (1 - sy) + (c + (d - c) * sx) * sy);
+      }
+      n /= 1.6;
+      let k = 1 + sc.gradient.amount * ((fx - 0.5) * ca + (fy - 0.5) * sa);
+      for (const e of sc.edges) if ((e.vertical ? fx : fy) > e.at) k *= e.shade;
+      const t1 = Math.min(1, Math.max(0, n * 1.6 - 0.3)), t2 = Math.min(1, Math.max(0, n * 2 - 1));
+      const o = 3 * p;
+      for (let ch = 0; ch < 3; ch++) {
+        let v = c0[ch] + (c1[ch] - c0[ch]) * t1;
+        v += (c2[ch] - v) * t2 * 0.6;
+        rgb[o + ch] = v * k;
+      }
+      for (const bl of sc.blobs) {
+        const d2 = ((fx - bl.x) ** 2 + (fy - bl.y) ** 2) / (bl.r * bl.r);
+        if (d2 < 1) for (let ch = 0; ch < 3; ch++) rgb[o + ch] += (bl.c[ch] - rgb[o + ch]) * 0.5 * (1 - d2);
+      }
     }
   }
 }

@@ -38,12 +38,30 @@ export function clearTarget(t: Target): void {
  * setup is inlined here (no call with 19 arguments, atlas fields read once); the arithmetic per pixel is
  * unchanged, so images are bit-identical to the per-triangle version.
  */
+/** Per-face skin and surface settings the rasteriser applies on top of the atlas. */
+export interface Surface {
+  /** Albedo the flush map pulls towards, and how far; stubble colour and density. */
+  flush: number[];
+  flushAmount: number;
+  beard: number[];
+  beardAmount: number;
+  /** Specular strength per region (multiplies the per-vertex highlight). */
+  gloss: Float32Array;
+  /** Catchlight brightness. */
+  glint: number;
+  /** Row of the upper seam (the mouth cell lies below it). */
+  seamRow: number;
+}
+
 export function rasterHead(
   t: Target, rows: number, cols: number,
-  sx: Float32Array, sy: Float32Array, sz: Float32Array, L: Float32Array,
-  atlas: Atlas, palette: Float32Array, noiseAmp: Float32Array, hairLine: number,
+  sx: Float32Array, sy: Float32Array, sz: Float32Array, L: Float32Array, Sp: Float32Array,
+  atlas: Atlas, palette: Float32Array, noiseAmp: Float32Array, hairLine: number, surf: Surface,
 ): void {
-  const { data, noise, hair, face, aw, ah, scale } = atlas;
+  const { data, noise, hair, face, aw, ah, scale, detail, flush, beard, glint } = atlas;
+  const fr = surf.flush[0], fg = surf.flush[1], fb = surf.flush[2], fa = surf.flushAmount;
+  const br = surf.beard[0], bg = surf.beard[1], bb = surf.beard[2], ba = surf.beardAmount;
+  const gloss = surf.gloss, glintK = surf.glint, seamRow = surf.seamRow;
   const rgb = t.rgb, zbuf = t.z, reg = t.region, fbuf = t.face;
   const W = t.w, H = t.h;
   for (let i = 0; i < rows - 1; i++) {
@@ -92,11 +110,27 @@ export function rasterHead(
             if (hair[k] > hairLine && (r === 0 || r === 1)) { r = 2; isFace = 0; }
             reg[p] = r;
             fbuf[p] = isFace;
-            const n = 1 + noiseAmp[r] * noise[k];
+            const n = detail[k] * (1 + noiseAmp[r] * noise[k]);
             const o = 3 * p, la = 3 * a, lb = 3 * b, lc = 3 * c;
-            rgb[o] = palette[3 * r] * n * (w0 * L[la] + w1 * L[lb] + w2 * L[lc]);
-            rgb[o + 1] = palette[3 * r + 1] * n * (w0 * L[la + 1] + w1 * L[lb + 1] + w2 * L[lc + 1]);
-            rgb[o + 2] = palette[3 * r + 2] * n * (w0 * L[la + 2] + w1 * L[lb + 2] + w2 * L[lc + 2]);
+            let cr = palette[3 * r], cg = palette[3 * r + 1], cb = palette[3 * r + 2];
+            if (r <= 1) {
+              // skin: flush (cheeks, nose, ears), then stubble
+              const f = fa * flush[k];
+              cr += (fr - cr) * f; cg += (fg - cg) * f; cb += (fb - cb) * f;
+              const q = ba * beard[k] * (0.6 + 0.4 * noise[k]);
+              if (q > 0) { cr += (br - cr) * q; cg += (bg - cg) * q; cb += (bb - cb) * q; }
+            } else if (r === 5) {
+              // the open mouth: upper teeth under the upper lip, a few lower teeth, a dark cavity between
+              const vf = w0 * va + w1 * vb + w2 * vc - seamRow;
+              const tooth = vf < 0.3 || vf > 0.88;
+              const d = tooth ? 1 : 0.35 + 0.65 * Math.abs(vf - 0.55) * 2;
+              const q = tooth ? 11 : 5;
+              cr = palette[3 * q] * d; cg = palette[3 * q + 1] * d; cb = palette[3 * q + 2] * d;
+            }
+            const spec = gloss[r] * (w0 * Sp[a] + w1 * Sp[b] + w2 * Sp[c]) + glintK * glint[k];
+            rgb[o] = cr * n * (w0 * L[la] + w1 * L[lb] + w2 * L[lc]) + spec;
+            rgb[o + 1] = cg * n * (w0 * L[la + 1] + w1 * L[lb + 1] + w2 * L[lc + 1]) + spec;
+            rgb[o + 2] = cb * n * (w0 * L[la + 2] + w1 * L[lb + 2] + w2 * L[lc + 2]) + spec;
           }
         }
       }

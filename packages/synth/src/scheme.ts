@@ -8,28 +8,40 @@
  * points land in a `size`-pixel image. iBug68's template (core) uses detector-box units instead; compare
  * the two after a similarity alignment.
  */
-import { IBUG68, IBUG68_NAMES, type LandmarkScheme, UsageError, validateScheme } from "@lml/core";
+import { IBUG68, IBUG68_NAMES, faceCrop, type LandmarkScheme, UsageError, validateScheme } from "@lml/core";
 import { curveSet, surfaceAt, type Curve } from "./curves";
-import { bindAngles, headModel, type HeadModel } from "./mesh";
-import { cropFrom68, project, rotation } from "./camera";
+import { anglesOf, bindAngles, headModel, SEAM, type HeadModel } from "./mesh";
+import { resolveFaceModel, type FaceModelChoice, type FaceModelKind } from "./face-model";
+import { posedPoints, templateCoeffs } from "./pose-points";
+import { innerCorners } from "./sfm-curves";
 
 export const DEFAULT_CAMERA = { distance: 8, focal: 1 } as const;
 
 export interface BoundScheme {
   scheme: LandmarkScheme;
+  kind: FaceModelKind;
   /** 4 vertex indices and 4 weights per point. */
   verts: Uint32Array;
   weights: Float32Array;
+  /** The jaw points in outline order: placed on the visible face outline of each pose (contour.ts). */
+  jaw: Int32Array;
 }
 
 interface PointDef { theta: number; phi: number; group: string; name: string }
 
+/** The polyline of a curve or of its left twin (the mirror image unless the curve carries its own). */
+function side(c: Curve, mirrored: boolean): { theta: ArrayLike<number>; phi: ArrayLike<number>; flip: boolean } {
+  if (mirrored && c.twin) return { theta: c.twin.theta, phi: c.twin.phi, flip: false };
+  return { theta: c.theta, phi: c.phi, flip: mirrored };
+}
+
 function arcTable(m: HeadModel, N: Float32Array, c: Curve, mirrored: boolean): Float64Array {
-  const n = c.theta.length;
+  const p = side(c, mirrored);
+  const n = p.theta.length;
   const L = new Float64Array(n);
-  let prev = surfaceAt(m, N, mirrored ? -c.theta[0] : c.theta[0], c.phi[0]);
+  let prev = surfaceAt(m, N, p.flip ? -p.theta[0] : p.theta[0], p.phi[0]);
   for (let k = 1; k < n; k++) {
-    const s = surfaceAt(m, N, mirrored ? -c.theta[k] : c.theta[k], c.phi[k]);
+    const s = surfaceAt(m, N, p.flip ? -p.theta[k] : p.theta[k], p.phi[k]);
     L[k] = L[k - 1] + Math.hypot(s.x - prev.x, s.y - prev.y, s.z - prev.z);
     prev = s;
   }
@@ -38,14 +50,15 @@ function arcTable(m: HeadModel, N: Float32Array, c: Curve, mirrored: boolean): F
 
 /** Angles at arc fraction f ∈ [0, 1] of a curve (mirrored = the subject's left twin, θ → −θ). */
 function at(c: Curve, L: Float64Array, f: number, mirrored: boolean): { theta: number; phi: number } {
-  const n = c.theta.length;
-  if (n === 1) return { theta: mirrored ? -c.theta[0] : c.theta[0], phi: c.phi[0] };
+  const p = side(c, mirrored);
+  const n = p.theta.length;
+  if (n === 1) return { theta: p.flip ? -p.theta[0] : p.theta[0], phi: p.phi[0] };
   const s = f * L[n - 1];
   let k = 1;
   while (k < n - 1 && L[k] < s) k++;
   const g = L[k] === L[k - 1] ? 0 : Math.min(1, Math.max(0, (s - L[k - 1]) / (L[k] - L[k - 1])));
-  const th = c.theta[k - 1] + g * (c.theta[k] - c.theta[k - 1]);
-  return { theta: mirrored ? -th : th, phi: c.phi[k - 1] + g * (c.phi[k] - c.phi[k - 1]) };
+  const th = p.theta[k - 1] + g * (p.theta[k] - p.theta[k - 1]);
+  return { theta: p.flip ? -th : th, phi: p.phi[k - 1] + g * (p.phi[k] - p.phi[k - 1]) };
 }
 
 /** Arc fractions of `count` evenly spaced points given which ends belong to the curve. */
@@ -58,9 +71,31 @@ function fractions(count: number, ends: [boolean, boolean], loop: boolean): numb
   return Array.from({ length: count }, (_, k) => (k + (a ? 0 : 1)) / gaps);
 }
 
-function build68(): { defs: PointDef[]; mirror: Int32Array } {
-  const m = headModel();
-  const { curves, normals: N } = curveSet();
+/** SFM: the mapped vertices themselves; inner lips on the seam rows, inner corners at the slit's ends. */
+function build68Sfm(): { defs: PointDef[]; mirror: Int32Array } {
+  const m = headModel("sfm"), L = m.sfm!;
+  const { curves, normals: N } = curveSet("sfm");
+  const jaw = curves.find((c) => c.name === "jaw")!;
+  const jawL = arcTable(m, N, jaw, false);
+  const ang = (v: number) => anglesOf(L.mean[3 * v], L.mean[3 * v + 1], L.mean[3 * v + 2]);
+  const defs: PointDef[] = [];
+  for (let i = 0; i < 68; i++) {
+    let a: { theta: number; phi: number };
+    if (i <= 16) a = at(jaw, jawL, i / 16, false); // placeholder: replaced by the outline of each pose
+    else if (i === 60) a = { theta: innerCorners(L)[0], phi: 0 };
+    else if (i === 64) a = { theta: innerCorners(L)[1], phi: 0 };
+    else if (i >= 61 && i <= 63) a = { theta: ang(L.ibug[i]).theta, phi: SEAM };
+    else if (i >= 65) a = { theta: ang(L.ibug[i]).theta, phi: -SEAM };
+    else a = ang(L.ibug[i]);
+    defs.push({ ...a, group: IBUG68.groups[i], name: IBUG68_NAMES[i] });
+  }
+  return { defs, mirror: Int32Array.from(IBUG68.mirror) };
+}
+
+function build68(kind: FaceModelKind): { defs: PointDef[]; mirror: Int32Array } {
+  if (kind === "sfm") return build68Sfm();
+  const m = headModel(kind);
+  const { curves, normals: N } = curveSet(kind);
   const C = (name: string) => curves.find((c) => c.name === name)!;
   const defs: PointDef[] = [];
   const push = (c: Curve, f: number, mir: boolean) => {
@@ -90,9 +125,9 @@ function build68(): { defs: PointDef[]; mirror: Int32Array } {
 /** Relative density per curve: the jaw is long but carries little local detail. */
 const DENSITY: Record<string, number> = { jaw: 0.55 };
 
-function buildDense(count: number): { defs: PointDef[]; mirror: Int32Array } {
-  const m = headModel();
-  const { curves, normals: N } = curveSet();
+function buildDense(count: number, kind: FaceModelKind): { defs: PointDef[]; mirror: Int32Array } {
+  const m = headModel(kind);
+  const { curves, normals: N } = curveSet(kind);
   const pupils = curves.filter((c) => c.kind === "point" || c.name === "pupil");
   const lines = curves.filter((c) => !pupils.includes(c));
   const fixed = 2 * pupils.length;
@@ -128,25 +163,29 @@ function buildDense(count: number): { defs: PointDef[]; mirror: Int32Array } {
   return { defs, mirror: Int32Array.from(mirror) };
 }
 
-const schemes = new Map<number, BoundScheme>();
+const schemes = new Map<string, BoundScheme>();
 
-/** The bound scheme (bindings + LandmarkScheme) for `count` points; 68 is iBug-compatible. */
-export function boundScheme(count: number): BoundScheme {
-  const hit = schemes.get(count);
+/** The bound scheme (bindings + LandmarkScheme) for `count` points on a face model; 68 is iBug-compatible. */
+export function boundScheme(count: number, faceModel: FaceModelChoice | FaceModelKind = "auto"): BoundScheme {
+  const kind = resolveFaceModel(faceModel);
+  const key = `${kind}:${count}`;
+  const hit = schemes.get(key);
   if (hit) return hit;
   if (!Number.isInteger(count) || count < 20 || count > 5000) throw new UsageError(`scheme: expected an integer point count in 20…5000, got ${count}`);
-  const m = headModel();
-  const { defs, mirror } = count === 68 ? build68() : buildDense(count);
+  const m = headModel(kind);
+  const { defs, mirror } = count === 68 ? build68(kind) : buildDense(count, kind);
   const verts = new Uint32Array(4 * count), weights = new Float32Array(4 * count);
   defs.forEach((d, k) => {
     const b = bindAngles(m, d.theta, d.phi);
     for (let q = 0; q < 4; q++) { verts[4 * k + q] = b.v[q]; weights[4 * k + q] = b.w[q]; }
   });
+  const jaw = Int32Array.from(defs.flatMap((d, k) => (d.group === "jaw" ? [k] : [])));
+  const prefix = kind === "sfm" ? "sfm" : "synth";
   const bound: BoundScheme = {
-    scheme: { id: count === 68 ? "synth-68" : `synth-${count}`, count, names: defs.map((d) => d.name), groups: defs.map((d) => d.group), mirror, template: new Float32Array(2 * count) },
-    verts, weights,
+    scheme: { id: count === 68 ? `${prefix}-68` : `${prefix}-${count}`, count, names: defs.map((d) => d.name), groups: defs.map((d) => d.group), mirror, template: new Float32Array(2 * count) },
+    kind, verts, weights, jaw,
   };
-  schemes.set(count, bound);
+  schemes.set(key, bound);
   bound.scheme.template = meanTemplate(bound);
   validateScheme(bound.scheme);
   return bound;
@@ -166,20 +205,17 @@ export function blendPoints(b: BoundScheme, P: Float32Array, out: Float32Array):
   return out;
 }
 
+/**
+ * The mean face, frontal, default camera, mouth a little open (so the inner lips are apart and each of
+ * iBUG's inner-lip points has its own nearest dense point), in units of its framing crop.
+ */
 function meanTemplate(b: BoundScheme): Float32Array {
-  const m = headModel();
-  const R = rotation({ yaw: 0, pitch: 0, roll: 0 });
-  const proj = (s: BoundScheme) => {
-    const n = s.scheme.count;
-    const P = blendPoints(s, m.base, new Float32Array(3 * n));
-    const u = new Float32Array(n), v = new Float32Array(n), d = new Float32Array(n);
-    project(R, DEFAULT_CAMERA, P, n, u, v, d);
-    return { u, v };
-  };
-  const s68 = b.scheme.count === 68 ? b : boundScheme(68);
-  const p68 = proj(s68);
-  const crop = cropFrom68(p68.u, p68.v);
-  const p = s68 === b ? p68 : proj(b);
+  const s68 = b.scheme.count === 68 ? b : boundScheme(68, b.kind);
+  const pose = { yaw: 0, pitch: 0, roll: 0 };
+  const coeffs = templateCoeffs(b.kind);
+  const p68 = posedPoints(s68, coeffs, pose, DEFAULT_CAMERA);
+  const p = s68 === b ? p68 : posedPoints(b, coeffs, pose, DEFAULT_CAMERA);
+  const crop = faceCrop(interleave(p68.u, p68.v));
   const t = new Float32Array(2 * b.scheme.count);
   for (let k = 0; k < b.scheme.count; k++) {
     t[2 * k] = (p.u[k] - crop.x0) / crop.side;
@@ -188,7 +224,13 @@ function meanTemplate(b: BoundScheme): Float32Array {
   return t;
 }
 
-/** The LandmarkScheme for `count` points (68 = iBug-compatible); templates share one frame (see above). */
-export function getScheme(count: number): LandmarkScheme {
-  return boundScheme(count).scheme;
+export function interleave(u: ArrayLike<number>, v: ArrayLike<number>): Float32Array {
+  const out = new Float32Array(2 * u.length);
+  for (let k = 0; k < u.length; k++) { out[2 * k] = u[k]; out[2 * k + 1] = v[k]; }
+  return out;
+}
+
+/** The LandmarkScheme for `count` points (68 = iBug-compatible) on a face model; templates share one frame (see above). */
+export function getScheme(count: number, faceModel: FaceModelChoice | FaceModelKind = "auto"): LandmarkScheme {
+  return boundScheme(count, faceModel).scheme;
 }

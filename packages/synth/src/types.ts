@@ -1,3 +1,5 @@
+import type { FaceModelChoice } from "./face-model";
+
 /** Which image/label style a sample has. "proxy-real" is SIMULATED: a stand-in for 300-W, not real photos. */
 export type Domain = "synthetic" | "proxy-real";
 /** 300-W-like splits plus a synthetic held-out test split; each split draws from its own seeded stream. */
@@ -14,6 +16,8 @@ export interface SampleRequest {
   channels: 1 | 3;
   /** Number of dense points for "synthetic" (68 = iBug-compatible); ignored for "proxy-real" (always 68). */
   scheme: number;
+  /** Face shape model: "auto" (default: the SFM when its files are present), "sfm" or "procedural". */
+  faceModel?: FaceModelChoice;
 }
 
 export interface Sample {
@@ -46,7 +50,9 @@ export interface DatasetOptions {
   size: number;
   channels: 1 | 3;
   scheme: number;
-  /** Folder for the pre-rendered set (one binary file keyed by the options and GENERATOR_VERSION). */
+  /** Face shape model (default "auto"); the cache key holds the model it resolves to. */
+  faceModel?: FaceModelChoice;
+  /** Folder for the pre-rendered set (one binary file keyed by the options, the resolved face model and GENERATOR_VERSION). */
   cacheDir?: string;
 }
 
