@@ -63,6 +63,13 @@ export const RealDataSchema = z.discriminatedUnion("source", [
     .strict(),
 ]);
 
+/**
+ * Face shape model of the generated faces (synthetic and proxy-real): the Surrey Face Model, the built-in
+ * procedural head, or "auto" (the SFM when its files are present, see @lml/synth face-model.ts). The
+ * model it resolves to is part of the data cache key.
+ */
+export const FACE_MODELS = ["auto", "sfm", "procedural"] as const;
+
 export const DataConfigSchema = z
   .object({
     /** Dense synthetic scheme (point count) the model predicts; 68 for the supervised-real regime. */
@@ -76,6 +83,7 @@ export const DataConfigSchema = z
     realCommon: z.number().int().min(1).max(DB_INT_MAX).default(200),
     realChallenging: z.number().int().min(1).max(DB_INT_MAX).default(100),
     real: RealDataSchema.default({ source: "proxy-real" }),
+    faceModel: z.enum(FACE_MODELS).default("auto"),
   })
   .strict();
 
