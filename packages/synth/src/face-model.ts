@@ -10,11 +10,12 @@
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { UsageError } from "@lml/core";
+import { FACE_MODELS, UsageError } from "@lml/core";
 import { SFM_FILES, loadSfm, type SfmModel } from "./sfm";
 
-export const FACE_MODEL_CHOICES = ["auto", "sfm", "procedural"] as const;
-export type FaceModelChoice = (typeof FACE_MODEL_CHOICES)[number];
+/** The choices are core's RunConfig vocabulary (data.faceModel). */
+export const FACE_MODEL_CHOICES = FACE_MODELS;
+export type FaceModelChoice = (typeof FACE_MODELS)[number];
 export type FaceModelKind = Exclude<FaceModelChoice, "auto">;
 
 /** The repository root: the folder above this package (…/packages/synth/src → …), else the nearest folder up from cwd holding packages/synth. */

@@ -26,12 +26,14 @@ export interface Look {
 /** Draws the camera of one image (fixed order of draws). */
 export function sampleLook(rng: Rng, domain: Domain, split: Split): Look {
   const proxy = domain === "proxy-real";
-  const low = rng.chance(proxy ? (split === "challenging" ? 0.5 : 0.25) : 0.12);
-  const expo = low ? rng.range(0.45, 0.75) : rng.range(0.85, 1.2);
+  const low = rng.chance(proxy ? (split === "challenging" ? 0.5 : 0.25) : 0.08);
+  // (exposure calibrated so the synthetic domain's mean colour and luminance histogram come near 300-W's: stats.ts)
+  const expo = low ? rng.range(0.5, 0.8) : rng.range(0.9, 1.2);
   const cast = proxy ? 0.1 : 0.06;
-  const gains = [expo * rng.clippedNormal(1, cast, 0.8, 1.2), expo * rng.clippedNormal(1, cast * 0.5, 0.9, 1.1), expo * rng.clippedNormal(1, cast, 0.8, 1.2)];
+  // photographs lean warm (300-W's mean colour is redder than a neutral render)
+  const gains = [expo * rng.clippedNormal(1.05, cast, 0.8, 1.25), expo * rng.clippedNormal(0.98, cast * 0.5, 0.88, 1.1), expo * rng.clippedNormal(0.93, cast, 0.75, 1.15)];
   const gamma = rng.range(0.85, 1.2);
-  const contrast = rng.range(0.85, 1.3);
+  const contrast = rng.range(0.8, 1.15);
   const bw = rng.chance(0.05);
   const saturation = bw ? 0 : rng.range(0.65, 1.15);
   const sepia = bw && rng.chance(0.3) ? rng.range(0.3, 0.8) : 0;

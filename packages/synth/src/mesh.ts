@@ -96,7 +96,7 @@ function smaxSub(d: number, cut: number, k: number): number {
 type Traits = Record<(typeof SDF_TRAITS)[number], number>;
 const ZERO_TRAITS: Traits = Object.fromEntries(SDF_TRAITS.map((t) => [t, 0])) as Traits;
 
-export function primitives(t: Traits = ZERO_TRAITS): Prim[] {
+export function primitives(t: Traits = ZERO_TRAITS, neck = { r: 0.52, z: -0.3 }): Prim[] {
   const P: Prim[] = [];
   const ell = (c: Vec, r: Vec, k = 0.14, op: "union" | "sub" = "union") => P.push({ kind: "ell", c, r, op, k });
   const both = (f: (s: number) => void) => { f(-1); f(1); };
@@ -115,7 +115,7 @@ export function primitives(t: Traits = ZERO_TRAITS): Prim[] {
   ell([0, -0.9, 1.13], [0.38, 0.1, 0.13], 0.08);
   ell([0, -1.07, 1.1], [0.33, 0.12, 0.13], 0.08);
   both((s) => ell([s * 0.98, -0.05, -0.25], [0.11, 0.36, 0.22], 0.1));
-  P.push({ kind: "capsuleY", c: [0, -3.4, -0.3], r: [0.52, -0.5, 0], op: "union", k: 0.12 });
+  P.push({ kind: "capsuleY", c: [0, -3.4, neck.z], r: [neck.r, -0.5, 0], op: "union", k: 0.12 });
   both((s) => ell([s * EYE.x, 0.03, 1.08], [0.22, 0.17, 0.2], 0.08, "sub"));
   both((s) => ell([s * EYE.x, EYE.y, 0.9], [0.2, 0.2, 0.2], 0.03));
   return P;

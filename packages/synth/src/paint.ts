@@ -59,7 +59,7 @@ const FAMILIES: number[][][] = [
 ];
 
 export function sampleScene(rng: Rng, hair: number[], longHairChance: number): Scene {
-  const fam = FAMILIES[rng.int(FAMILIES.length)];
+  const fam = FAMILIES[[0, 1, 2, 2, 3, 3, 4, 5][rng.int(8)]]; // walls and rooms more often than night
   const tint = [rng.range(0.85, 1.15), rng.range(0.9, 1.1), rng.range(0.85, 1.15)];
   const colours = [0, 1, 2].map(() => fam[rng.int(fam.length)].map((c, k) => Math.min(1, c * tint[k] * rng.range(0.8, 1.2))));
   if (rng.chance(0.2)) colours[rng.int(3)] = [rng.next(), rng.next(), rng.next()]; // something man-made
@@ -90,7 +90,7 @@ export function drawScene(T: Target, sc: Scene, f: FaceFrame, hairColour: number
   const { w, h, rgb, z, region, face } = T;
   const ca = Math.cos(sc.gradient.angle), sa = Math.sin(sc.gradient.angle);
   const [c0, c1, c2] = sc.colours;
-  const collarY = f.chinY + (sc.clothes ? sc.clothes.drop : 0) * f.h * 0.5;
+  const collarY = f.chinY + (0.04 + 0.3 * (sc.clothes ? sc.clothes.drop : 0)) * f.h;
   for (let y = 0; y < h; y++) {
     const fy = y / h;
     for (let x = 0; x < w; x++) {
@@ -101,7 +101,7 @@ export function drawScene(T: Target, sc: Scene, f: FaceFrame, hairColour: number
       if (sc.clothes) {
         const dy = y - collarY;
         if (dy > 0) {
-          const half = f.hw * (0.55 + Math.min(sc.clothes.width, 0.45 + dy / (0.28 * f.h)));
+          const half = f.hw * (0.5 + Math.min(sc.clothes.width, 0.35 + dy / (0.1 * f.h)));
           const dx = Math.abs(x - f.cx);
           const vneck = dx < sc.clothes.collar * f.hw * (1 - dy / (0.5 * f.h)) && region[p] === 1 && face[p] === 0;
           if (dx < half && (empty || (region[p] === 1 && face[p] === 0 && !vneck))) {
@@ -122,7 +122,7 @@ export function drawScene(T: Target, sc: Scene, f: FaceFrame, hairColour: number
         if (y > top && y < bottom && Math.abs(dx) < 1.05 - 0.25 * Math.max(0, (y - f.chinY) / f.h)) {
           const cap = y < f.cy - 0.2 * f.h ? Math.hypot(dx, (y - (f.cy - 0.2 * f.h)) / (f.cy - 0.2 * f.h - top)) < 1 : true;
           if (cap) {
-            const strand = 0.75 + hairAmp * 0.5 * Math.sin(x * 1.7 + Math.sin(y * 0.13) * 3) + 0.15 * (rng.next() - 0.5);
+            const strand = 0.8 + hairAmp * 0.3 * Math.sin(x * 1.3 + Math.sin(y * 0.11 + x * 0.05) * 4) + 0.12 * (rng.next() - 0.5);
             const shade = 0.55 + 0.45 * (1 - Math.abs(dx));
             const o = 3 * p;
             rgb[o] = hairColour[0] * strand * shade; rgb[o + 1] = hairColour[1] * strand * shade; rgb[o + 2] = hairColour[2] * strand * shade;

@@ -142,7 +142,9 @@ function build(): HeadModel {
   const ang = Array.from({ length: nv }, (_, v) => angles(mean[3 * v], mean[3 * v + 1], mean[3 * v + 2]));
   const { phi, theta } = buildGrid({ theta: 80, phiLo: -45, mustTheta: [ang[slitUpper[0]].theta, ang[slitUpper[slitUpper.length - 1]].theta] });
   const rows = phi.length, cols = theta.length, ng = rows * cols;
-  const proc = castAll(primitives(), phi, theta);
+  // (the SFM's wider face wants a wider neck than the procedural head's)
+  const prims = primitives(undefined, { r: 0.68, z: -0.22 });
+  const proc = castAll(prims, phi, theta);
 
   // Outermost SFM crossing per grid ray: rasterise each triangle in (θ, φ).
   const hitTri = new Int32Array(ng).fill(-1), hitB = new Float32Array(3 * ng), hitR = new Float32Array(ng).fill(-Infinity);
@@ -193,7 +195,6 @@ function build(): HeadModel {
   };
   // The procedural head swells or shrinks radially to meet the SFM at its boundary: the ratio of the SFM's
   // to the procedural radius at each boundary vertex, spread by a Gaussian over angle, fading with distance.
-  const prims = primitives();
   const rho = bAng.map((b) => {
     const [dx, dy, dz] = dir(b.theta, b.phi);
     return b.r / castRay(prims, dx, dy, dz, 0.02, 4.2, 0.03);
