@@ -69,6 +69,7 @@ async function openGenerated(
     size: config.model.inputSize,
     channels: config.model.inputChannels,
     scheme: config.data.scheme,
+    faceModel: config.data.faceModel,
     cacheDir: synthCacheDir(),
   });
   return {
