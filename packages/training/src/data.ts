@@ -10,7 +10,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { join } from "node:path";
-import { Rng, UsageError, load300W, type RunConfig } from "@lml/core";
+import { FACE_CROP_MARGIN, Rng, UsageError, load300W, type RunConfig } from "@lml/core";
 
 /** One batch, as @lml/synth yields it (the 300-W loader is adapted to the same shape). */
 export interface Batch {
@@ -107,6 +107,7 @@ async function open300W(config: RunConfig, split: RealSplit, count: number): Pro
     channels: config.model.inputChannels,
     splitList,
     limit: count,
+    margin: FACE_CROP_MARGIN, // core's one framing rule, as the generated domains are framed
   });
   if (faces.length === 0) throw new UsageError(`data.real.dir ${real.dir}: no faces for the ${split} split`);
   const side = config.model.inputSize;
