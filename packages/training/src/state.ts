@@ -30,9 +30,9 @@ interface CheckpointMeta extends Cursor {
 }
 
 /**
- * Train knobs added after checkpoints were first written, with the values that were hard-coded before
+ * Knobs added after checkpoints were first written, with the values that were hard-coded before
  * (history, not today's defaults: keep these even if a default changes). At these values they are left
- * out of the fingerprint, so a checkpoint written before the knob existed (same behaviour) still
+ * out of the fingerprint, so a checkpoint written before the knob existed (same settings) still
  * resumes; any other value (e.g. labelTransfer "unet") makes it a different experiment.
  */
 const LATER_TRAIN_DEFAULTS: Record<string, unknown> = {
@@ -45,6 +45,11 @@ const LATER_TRAIN_DEFAULTS: Record<string, unknown> = {
   adamBeta1: 0.9,
   adamBeta2: 0.999,
 };
+/** `data.faceModel` (issue 15): "auto" is what a config without it meant when it came. */
+const LATER_DATA_DEFAULTS: Record<string, unknown> = { faceModel: "auto" };
+
+const withoutLater = (section: Record<string, unknown>, later: Record<string, unknown>, also: (k: string, v: unknown) => boolean = () => false) =>
+  Object.fromEntries(Object.entries(section).filter(([k, v]) => !(k in later && later[k] === v) && !also(k, v)));
 
 /**
  * What must match for a resume to be the same experiment: everything but `train.epochs` and `eval`.
@@ -53,13 +58,9 @@ const LATER_TRAIN_DEFAULTS: Record<string, unknown> = {
  */
 export function fingerprint(config: RunConfig): string {
   const { epochs: _epochs, ...rest } = config.train;
-  const train = Object.fromEntries(
-    Object.entries(rest).filter(
-      ([k, v]) =>
-        !(k in LATER_TRAIN_DEFAULTS && LATER_TRAIN_DEFAULTS[k] === v) && !(k === "transferHidden" && v === config.eval.mlpHidden),
-    ),
-  );
-  return JSON.stringify({ regime: config.regime, seed: config.seed, model: config.model, data: config.data, train });
+  const train = withoutLater(rest, LATER_TRAIN_DEFAULTS, (k, v) => k === "transferHidden" && v === config.eval.mlpHidden);
+  const data = withoutLater(config.data, LATER_DATA_DEFAULTS);
+  return JSON.stringify({ regime: config.regime, seed: config.seed, model: config.model, data, train });
 }
 
 function extraVariables(nets: Nets): Record<string, tf.Variable> {

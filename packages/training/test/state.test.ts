@@ -38,6 +38,10 @@ describe("checkpoint fingerprint", () => {
     for (const train of [{ transferHidden: 256 }, { unetChannels: 16 }, { dalnBlock: 32 }, { adamBeta1: 0.8 }, { adamBeta2: 0.99 }, { labelTransfer: "unet" }]) {
       expect(fingerprint(parse({ train })), JSON.stringify(train)).not.toBe(OLD_FINGERPRINT);
     }
+    // Data knobs too: data.faceModel (added later) is left out at "auto", what a config without it meant.
+    const data = (faceModel: string) => fingerprint(RunConfigSchema.parse({ ...OLD_CONFIG, data: { ...OLD_CONFIG.data, faceModel } }));
+    expect(data("auto")).toBe(OLD_FINGERPRINT);
+    expect(data("procedural")).toContain('"faceModel":"procedural"');
   });
 
   it("keeps train.transferHidden out while it follows eval.mlpHidden, in whatever width", () => {
