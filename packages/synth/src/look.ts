@@ -50,17 +50,19 @@ export function sampleLook(rng: Rng, domain: Domain, split: Split): Look {
   return { gains, gamma, contrast, saturation, sepia, vignette, blur, noise, jpeg, pad };
 }
 
-/** Applies a camera to an RGB image (HWC, size²·3, the clean render in 0…1), returns a new image. */
-export function applyLook(img: Float32Array, size: number, look: Look, rng: Rng): Float32Array {
+/**
+ * Applies a camera to an RGB image (HWC, size²·3, the clean render in 0…1), returns a new image with
+ * `channels` channels. A grayscale camera works on luminance only (a third of the work; saturation and
+ * sepia do not apply), the same steps otherwise.
+ */
+export function applyLook(img: Float32Array, size: number, look: Look, rng: Rng, channels: 1 | 3 = 3): Float32Array {
+  if (channels === 1) return applyLookGray(img, size, look, rng);
   const n = size * size;
   const planes = [0, 1, 2].map((c) => { const p = new Float32Array(n); for (let i = 0; i < n; i++) p[i] = img[3 * i + c]; return p; });
   const sigma = look.blur * (size / 128);
   if (sigma > 0.2) for (const p of planes) blur(p, size, sigma);
   // tone curve (gamma, then an S-curve round mid grey) as a table: one lookup instead of pow per value
-  const TN = 1024, TMAX = 2;
-  const tone = new Float32Array(TN + 1);
-  for (let q = 0; q <= TN; q++) tone[q] = 0.5 + (Math.pow((q / TN) * TMAX, look.gamma) - 0.5) * look.contrast;
-  const curve = (x: number) => { const f = Math.min(TN, Math.max(0, x * (TN / TMAX))); const i = f | 0; return i >= TN ? tone[TN] : tone[i] + (f - i) * (tone[i + 1] - tone[i]); };
+  const curve = toneTable(look);
   const c0 = size / 2;
   const invR2 = 1 / (c0 * c0 * 2);
   const [gr, gg, gb] = look.gains, sat = look.saturation, sep = look.sepia, nz = look.noise;
@@ -89,6 +91,35 @@ export function applyLook(img: Float32Array, size: number, look: Look, rng: Rng)
   const out = new Float32Array(3 * n);
   for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) out[3 * i + c] = Math.min(1, Math.max(0, planes[c][i]));
   return out;
+}
+
+function toneTable(look: Look): (x: number) => number {
+  const TN = 1024, TMAX = 2;
+  const tone = new Float32Array(TN + 1);
+  for (let q = 0; q <= TN; q++) tone[q] = 0.5 + (Math.pow((q / TN) * TMAX, look.gamma) - 0.5) * look.contrast;
+  return (x: number) => { const f = Math.min(TN, Math.max(0, x * (TN / TMAX))); const i = f | 0; return i >= TN ? tone[TN] : tone[i] + (f - i) * (tone[i + 1] - tone[i]); };
+}
+
+function applyLookGray(img: Float32Array, size: number, look: Look, rng: Rng): Float32Array {
+  const n = size * size;
+  const [gr, gg, gb] = look.gains;
+  const Y = new Float32Array(n);
+  for (let i = 0; i < n; i++) Y[i] = 0.299 * gr * img[3 * i] + 0.587 * gg * img[3 * i + 1] + 0.114 * gb * img[3 * i + 2];
+  const sigma = look.blur * (size / 128);
+  if (sigma > 0.2) blur(Y, size, sigma);
+  const curve = toneTable(look);
+  const c0 = size / 2, invR2 = 1 / (c0 * c0 * 2), nz = look.noise;
+  for (let i = 0; i < n; i++) {
+    const x = (i % size) + 0.5 - c0, y = Math.floor(i / size) + 0.5 - c0;
+    const u = rng.u32();
+    Y[i] = curve(Y[i] * (1 - look.vignette * (x * x + y * y) * invR2)) + nz * (((u & 1023) + ((u >>> 10) & 1023) + ((u >>> 20) & 1023)) / 1023 - 1.5) * 2;
+  }
+  const [pl, pt, pr, pb] = look.pad.map((f) => Math.round(f * size));
+  if (pl + pt + pr + pb > 0)
+    for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) if (x < pl || y < pt || x >= size - pr || y >= size - pb) Y[y * size + x] = 0;
+  if (look.jpeg > 0) blockQuantise(Y, size, look.jpeg);
+  for (let i = 0; i < n; i++) Y[i] = Math.min(1, Math.max(0, Y[i]));
+  return Y;
 }
 
 /**

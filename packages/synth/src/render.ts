@@ -326,12 +326,7 @@ export function renderSample(req: SampleRequest, edit?: (p: FaceParams) => void)
     landmarks = landmarks68 = a.points;
     visible = a.visible;
   }
-  let image = applyLook(f.image, req.size, f.params.look, rng);
-  if (req.channels === 1) {
-    const g = new Float32Array(req.size * req.size);
-    for (let p = 0; p < g.length; p++) g[p] = 0.299 * image[3 * p] + 0.587 * image[3 * p + 1] + 0.114 * image[3 * p + 2];
-    image = g;
-  }
+  const image = applyLook(f.image, req.size, f.params.look, rng, req.channels);
   return { image, landmarks, visible, landmarks68, pose: { ...f.params.pose } };
 }
 
@@ -364,6 +359,13 @@ function vertexLight(N: Float32Array, R: Float64Array, l: Light, ao: Float32Arra
   }
 }
 
+const jawFlagCache = new WeakMap<BoundScheme, Uint8Array>();
+function jawFlags(b: BoundScheme): Uint8Array {
+  let f = jawFlagCache.get(b);
+  if (!f) { f = new Uint8Array(b.scheme.count); for (const k of b.jaw) f[k] = 1; jawFlagCache.set(b, f); }
+  return f;
+}
+
 /** Self-occlusion (normal facing away, or something nearer in the z-buffer) and occluder coverage; jaw points sit on the outline, so only the depth test applies to them. */
 function visibility(
   b: BoundScheme, pp: Projected, S: Scratch, R: Float64Array, cam: Camera, T: Target, occ: Uint8Array,
@@ -372,10 +374,10 @@ function visibility(
   const n = b.scheme.count;
   const out = new Uint8Array(n);
   const N = S.N;
-  const jaw = new Set(b.jaw);
+  const jaw = jawFlags(b);
   const [r0, r1, r2, r3, r4, r5, r6, r7, r8] = R;
   for (let q = 0; q < n; q++) {
-    if (!jaw.has(q)) {
+    if (!jaw[q]) {
       let nx0 = 0, ny0 = 0, nz0 = 0;
       for (let c = 0; c < 4; c++) {
         const v = 3 * b.verts[4 * q + c], w = b.weights[4 * q + c];
@@ -392,7 +394,7 @@ function visibility(
     const p = py * T.w + px;
     if (occ[p]) continue;
     // (a point on the outline sits where the surface grazes the view: its depth is looser)
-    if (pp.d[q] > T.z[p] + (jaw.has(q) ? 0.3 : 0.07)) continue;
+    if (pp.d[q] > T.z[p] + (jaw[q] ? 0.3 : 0.07)) continue;
     out[q] = 1;
   }
   return out;
