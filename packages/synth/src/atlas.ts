@@ -270,7 +270,7 @@ function occlusion(m: HeadModel): Float32Array {
           tot += w;
         }
       }
-      ao[v] = Math.max(0.25, 1 - (2.2 * occ) / (tot || 1));
+      ao[v] = Math.max(0.4, 1 - (1.6 * occ) / (tot || 1));
     }
   return ao;
 }

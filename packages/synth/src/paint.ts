@@ -23,7 +23,7 @@ export function sampleOccluders(rng: Rng, p: number, skin: number[], hair: numbe
     } else if (kind === 1) {
       out.push({ kind: "bar", anchor: [30, 57, 8, 36, 45, 33][rng.int(6)], dx: rng.normal() * 0.06, dy: rng.normal() * 0.06, len: rng.range(0.4, 1.2), thick: rng.range(0.05, 0.14), angle: rng.range(0, Math.PI), color: [rng.next(), rng.next(), rng.next()], stripes: rng.chance(0.5) ? rng.range(10, 40) : 0 });
     } else if (kind === 2) {
-      out.push({ kind: "strands", anchor: [19, 24, 27][rng.int(3)], n: 3 + rng.int(6), spread: rng.range(0.1, 0.3), len: rng.range(0.3, 0.7), thick: rng.range(0.012, 0.03), bend: rng.normal() * 0.15, color: hair.map((c) => c * rng.range(0.8, 1.2)), seeds: Array.from({ length: 8 }, () => rng.next()) });
+      out.push({ kind: "strands", anchor: [19, 24, 27][rng.int(3)], n: 2 + rng.int(4), spread: rng.range(0.1, 0.3), len: rng.range(0.3, 0.7), thick: rng.range(0.006, 0.014), bend: rng.normal() * 0.15, color: hair.map((c) => c * rng.range(0.8, 1.2)), seeds: Array.from({ length: 8 }, () => rng.next()) });
     } else {
       out.push({ kind: "glasses", thick: rng.range(0.008, 0.022), color: rng.chance(0.6) ? [0.05, 0.05, 0.06] : [rng.next(), rng.next(), rng.next()], tint: rng.chance(0.3) ? [0.5, 0.5, 0.55] : [0.95, 0.95, 0.97], scale: rng.range(0.95, 1.25) });
     }
@@ -47,6 +47,8 @@ export interface Scene {
   blobs: { x: number; y: number; r: number; c: number[] }[];
   clothes: { colour: number[]; width: number; drop: number; collar: number; texture: number } | null;
   longHair: { width: number; length: number } | null;
+  /** Hair volume standing off the skull (fraction of the face height), 0 for none. */
+  volume: number;
 }
 
 const FAMILIES: number[][][] = [
@@ -76,7 +78,8 @@ export function sampleScene(rng: Rng, hair: number[], longHairChance: number): S
     : null;
   void hair;
   const longHair = rng.chance(longHairChance) ? { width: rng.range(1.1, 1.45), length: rng.range(0.6, 1.6) } : null;
-  return { colours, octaves, gradient, edges, blobs, clothes, longHair };
+  const volume = rng.chance(0.8) ? rng.range(0.03, 0.14) : 0;
+  return { colours, octaves, gradient, edges, blobs, clothes, longHair, volume };
 }
 
 /** Where the face sits in the target (pixels): the 68-box centre, half-width and height, and the chin's y. */
@@ -88,6 +91,32 @@ export interface FaceFrame { cx: number; cy: number; hw: number; h: number; chin
  */
 export function drawScene(T: Target, sc: Scene, f: FaceFrame, hairColour: number[], hairAmp: number, rng: Rng): void {
   const { w, h, rgb, z, region, face } = T;
+  // hair volume: the rendered hair (region 2) grown outwards into the empty surround above the ears, by an
+  // octagon (a square of 0.7·r united with a cross of r, both separable max filters: no boxy corners)
+  const grow = Math.round(sc.volume * f.h);
+  let vol: Uint8Array | null = null;
+  if (grow > 0) {
+    const m = new Uint8Array(w * h);
+    for (let p = 0; p < w * h; p++) m[p] = region[p] === 2 ? 1 : 0;
+    const along = (src: Uint8Array, r: number, horizontal: boolean) => {
+      const out = new Uint8Array(w * h);
+      for (let y = 0; y < h; y++)
+        for (let x = 0; x < w; x++) {
+          let on = 0;
+          for (let d = -r; d <= r && !on; d++) {
+            const xx = horizontal ? x + d : x, yy = horizontal ? y : y + d;
+            if (xx >= 0 && xx < w && yy >= 0 && yy < h && src[yy * w + xx]) on = 1;
+          }
+          out[y * w + x] = on;
+        }
+      return out;
+    };
+    const r2 = Math.max(1, Math.round(0.7 * grow));
+    const sq = along(along(m, r2, true), r2, false), hx = along(m, grow, true), vy = along(m, grow, false);
+    vol = new Uint8Array(w * h);
+    const ear = f.cy - 0.05 * f.h;
+    for (let y = 0; y < Math.min(h, ear); y++) for (let x = 0; x < w; x++) { const p = y * w + x; vol[p] = sq[p] | hx[p] | vy[p]; }
+  }
   const ca = Math.cos(sc.gradient.angle), sa = Math.sin(sc.gradient.angle);
   const [c0, c1, c2] = sc.colours;
   const collarY = f.chinY + (0.04 + 0.3 * (sc.clothes ? sc.clothes.drop : 0)) * f.h;
@@ -115,6 +144,14 @@ export function drawScene(T: Target, sc: Scene, f: FaceFrame, hairColour: number
         }
       }
       if (!empty) continue;
+      if (vol && vol[p]) {
+        const strand = 0.7 + hairAmp * 0.3 * Math.sin(x * 1.3 + Math.sin(y * 0.2) * 3) + 0.15 * (rng.next() - 0.5);
+        const o = 3 * p;
+        rgb[o] = hairColour[0] * strand; rgb[o + 1] = hairColour[1] * strand; rgb[o + 2] = hairColour[2] * strand;
+        z[p] = 1e9;
+        region[p] = 253;
+        continue;
+      }
       // long hair behind the head, down to the shoulders
       if (sc.longHair) {
         const dx = (x - f.cx) / (f.hw * sc.longHair.width), top = f.topY - 0.05 * f.h;
@@ -195,7 +232,7 @@ export function drawOccluders(T: Target, occ: Occluder[], pts68: Pts, crop: Crop
         const steps = 8;
         for (let q = 1; q <= steps; q++) {
           const t = q / steps;
-          const nx = x0 + o.bend * S * Math.sin(t * 2 + r0 * 6) + (r0 - 0.5) * 0.1 * S * t;
+          const nx = x0 + o.bend * S * Math.sin(t * 1.2 + r0 * 6) * t + (r0 - 0.5) * 0.1 * S * t;
           const ny = y0 + o.len * S * t;
           capsule(T, mask, px, py, nx, ny, (o.thick * S) / 2, o.color, 1);
           px = nx; py = ny;

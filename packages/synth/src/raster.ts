@@ -107,7 +107,8 @@ export function rasterHead(
             const k = tv * aw + tu;
             let r = data[k];
             let isFace = face[k];
-            if (hair[k] > hairLine && (r === 0 || r === 1)) { r = 2; isFace = 0; }
+            // (the texel noise makes the hairline ragged, not a cut)
+            if (hair[k] + 0.05 * noise[k] > hairLine && (r === 0 || r === 1)) { r = 2; isFace = 0; }
             reg[p] = r;
             fbuf[p] = isFace;
             const n = detail[k] * (1 + noiseAmp[r] * noise[k]);

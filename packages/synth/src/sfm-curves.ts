@@ -2,10 +2,11 @@
  * Landmark curves on the SFM head, through the model's iBUG68 vertices (ibug_to_sfm.txt): curves are
  * Catmull-Rom splines through those vertices in frontal (x, y), solved onto the surface between them (the
  * vertices themselves are kept exactly), each side through its own vertices (the SFM mean is not exactly
- * symmetric). Inner lips lie on the grid's seam rows (the mouth slit's edges); the inner mouth corners,
- * which the mapping leaves out, are the slit's ends. The jaw is the face contour of
- * sfm_model_contours.json (temple to chin on each side), cut at the height of the outer eye corners
- * where 300-W's points 0 and 16 sit; the rendered jaw points come from marching on it (contour.ts).
+ * symmetric; the head makes its mean symmetric, so each side's vertices mirror the other's). Inner lips lie
+ * on the grid's seam rows (the mouth slit's edges); the inner mouth corners, which the mapping leaves out,
+ * sit just inside the slit's ends (which are the outer corners 48 and 54). The jaw is the face contour of
+ * sfm_model_contours.json (temple to chin on each side), cut at the height of the outer eye corners where
+ * 300-W's points 0 and 16 sit; the rendered jaw points come from marching on it (contour.ts).
  */
 import { SEAM, anglesOf, vertexNormals, type HeadModel } from "./mesh";
 import { polyFromXY, surfaceAt, type Curve, type CurveKind, type CurveSet } from "./curves";
@@ -93,7 +94,7 @@ export function buildSfmCurves(m: HeadModel): CurveSet {
   const faceOutline = { theta: Float64Array.from(full.map((a) => a.theta)), phi: Float64Array.from(full.map((a) => a.phi)) };
 
   // Brows (the iBUG points follow the upper edge), outer → inner on both sides.
-  const thick = (f: number) => 0.045 + 0.06 * f;
+  const thick = (f: number) => 0.05 + 0.07 * f;
   const bu = through([17, 18, 19, 20, 21].map(I)), buL = through([26, 25, 24, 23, 22].map(I));
   add("brow-upper", "brows", "pair", bu, [true, true], buL);
   add("brow-lower", "brows", "pair", down(bu, thick), [true, true], down(buL, thick));
