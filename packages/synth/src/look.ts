@@ -94,7 +94,7 @@ export function applyLook(img: Float32Array, size: number, look: Look, rng: Rng,
 }
 
 function toneTable(look: Look): (x: number) => number {
-  const TN = 1024, TMAX = 2;
+  const TN = 256, TMAX = 2;
   const tone = new Float32Array(TN + 1);
   for (let q = 0; q <= TN; q++) tone[q] = 0.5 + (Math.pow((q / TN) * TMAX, look.gamma) - 0.5) * look.contrast;
   return (x: number) => { const f = Math.min(TN, Math.max(0, x * (TN / TMAX))); const i = f | 0; return i >= TN ? tone[TN] : tone[i] + (f - i) * (tone[i + 1] - tone[i]); };

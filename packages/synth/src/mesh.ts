@@ -180,13 +180,13 @@ function spacedAngles(lo: number, hi: number, a: number, b: number, fine: number
 
 const DEG = Math.PI / 180;
 
-export function buildGrid(fine: { theta: number; phiLo: number; mustTheta?: number[] } = { theta: 58, phiLo: -32 }): { phi: Float64Array; theta: Float64Array } {
+export function buildGrid(fine: { theta: number; phiLo: number; mustTheta?: number[]; rowStep?: number; colStep?: number } = { theta: 58, phiLo: -32 }): { phi: Float64Array; theta: Float64Array } {
   // Rows top → bottom. Fine rows over the face (forehead to chin), plus the seam pair.
-  const phiUp = spacedAngles(-88 * DEG, 88 * DEG, fine.phiLo * DEG, 58 * DEG, 1.5 * DEG, 5 * DEG, [-SEAM, SEAM]);
+  const phiUp = spacedAngles(-88 * DEG, 88 * DEG, fine.phiLo * DEG, 58 * DEG, (fine.rowStep ?? 1.5) * DEG, 5 * DEG, [-SEAM, SEAM]);
   // nothing between the seam pair (a fine row could land on φ = 0): the cell between them is the mouth
   const phi = Float64Array.from(phiUp.reverse().filter((p) => Math.abs(p) >= SEAM - 1e-12));
   // Columns mirror-symmetric about θ = 0 (so a mirrored landmark binds to mirrored vertices); −π only once.
-  const half = spacedAngles(0, Math.PI, 0, fine.theta * DEG, 2 * DEG, 8 * DEG, (fine.mustTheta ?? []).map(Math.abs));
+  const half = spacedAngles(0, Math.PI, 0, fine.theta * DEG, (fine.colStep ?? 2) * DEG, 8 * DEG, (fine.mustTheta ?? []).map(Math.abs));
   const th = [...half.slice(1).reverse().map((t) => -t), ...half.slice(0, -1)];
   return { phi, theta: Float64Array.from(th) };
 }

@@ -66,7 +66,7 @@ export function sampleScene(rng: Rng, hair: number[], longHairChance: number): S
   const colours = [0, 1, 2].map(() => fam[rng.int(fam.length)].map((c, k) => Math.min(1, c * tint[k] * rng.range(0.8, 1.2))));
   if (rng.chance(0.2)) colours[rng.int(3)] = [rng.next(), rng.next(), rng.next()]; // something man-made
   const g0 = 2 + rng.int(4);
-  const octaves = [0, 1, 2, 3].map((o) => {
+  const octaves = [0, 1, 2].map((o) => {
     const g = g0 << o;
     return { g, amp: Math.pow(rng.range(0.35, 0.65), o), grid: new Float32Array((g + 1) * (g + 1)).map(() => rng.next()) };
   });
@@ -98,17 +98,17 @@ export function drawScene(T: Target, sc: Scene, f: FaceFrame, hairColour: number
   if (grow > 0) {
     const m = new Uint8Array(w * h);
     for (let p = 0; p < w * h; p++) m[p] = region[p] === 2 ? 1 : 0;
+    // 1-D dilation by r along rows or columns in two sweeps (distance to the last "on" pixel each way)
     const along = (src: Uint8Array, r: number, horizontal: boolean) => {
       const out = new Uint8Array(w * h);
-      for (let y = 0; y < h; y++)
-        for (let x = 0; x < w; x++) {
-          let on = 0;
-          for (let d = -r; d <= r && !on; d++) {
-            const xx = horizontal ? x + d : x, yy = horizontal ? y : y + d;
-            if (xx >= 0 && xx < w && yy >= 0 && yy < h && src[yy * w + xx]) on = 1;
-          }
-          out[y * w + x] = on;
-        }
+      const lines = horizontal ? h : w, len = horizontal ? w : h, step = horizontal ? 1 : w;
+      for (let l = 0; l < lines; l++) {
+        const o = horizontal ? l * w : l;
+        let last = -1e9;
+        for (let k = 0; k < len; k++) { if (src[o + k * step]) last = k; if (k - last <= r) out[o + k * step] = 1; }
+        last = 1e9;
+        for (let k = len - 1; k >= 0; k--) { if (src[o + k * step]) last = k; if (last - k <= r) out[o + k * step] = 1; }
+      }
       return out;
     };
     const r2 = Math.max(1, Math.round(0.7 * grow));
@@ -177,7 +177,7 @@ export function drawScene(T: Target, sc: Scene, f: FaceFrame, hairColour: number
         const a = G[iy * g1 + ix], b = G[iy * g1 + ix + 1], c = G[(iy + 1) * g1 + ix], d = G[(iy + 1) * g1 + ix + 1];
         n += oc.amp * ((a + (b - a) * sx) * (1 - sy) + (c + (d - c) * sx) * sy);
       }
-      n /= 1.6;
+      n /= 1.45;
       let k = 1 + sc.gradient.amount * ((fx - 0.5) * ca + (fy - 0.5) * sa);
       for (const e of sc.edges) if ((e.vertical ? fx : fy) > e.at) k *= e.shade;
       const t1 = Math.min(1, Math.max(0, n * 1.6 - 0.3)), t2 = Math.min(1, Math.max(0, n * 2 - 1));

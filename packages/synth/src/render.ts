@@ -101,7 +101,7 @@ function sfmShape(rng: Rng, proxy: boolean, hard: boolean, easy: boolean): Float
     c[E + e] = hard ? rng.range(0.5, 1.0) : rng.range(0.2, 1.0);
   }
   const J = E + SFM_BLENDSHAPES;
-  c[J] = rng.chance(hard ? 0.45 : 0.25) ? rng.range(0.1, hard ? 0.8 : 0.6) : 0;
+  c[J] = rng.chance(hard ? 0.45 : 0.25) ? rng.range(0.1, hard ? 0.7 : 0.6) : 0;
   const blink = () => { const t = rng.chance(hard ? 0.15 : 0.06) ? rng.range(0.7, 1) : Math.abs(rng.normal()) * 0.1; return t > 0.05 ? t : 0; };
   const b1 = blink();
   c[J + 1] = b1;
