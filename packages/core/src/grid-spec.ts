@@ -2,7 +2,9 @@ import YAML from "yaml";
 import { z } from "zod";
 import { UsageError } from "./errors";
 import { describeIssue, showValue as show } from "./issue-messages";
+import { nameProblem, nameSchema } from "./names";
 import { parseRunConfig, RunConfigSchema, type RunConfig } from "./run-config";
+import { DB_INT_MAX } from "./run-config-rules";
 
 /**
  * Grid specs: a W&B-sweep-like file (YAML or JSON) that expands into runs, shared by `lml grid`, the
@@ -22,24 +24,32 @@ import { parseRunConfig, RunConfigSchema, type RunConfig } from "./run-config";
  * `spec.yaml: parameters.train.lr.values[2]: expected number, got "fast"`.
  */
 
-const ParameterSchema = z.union([
-  z.array(z.unknown()),
-  z.object({ values: z.array(z.unknown()) }).strict(),
-  z.object({ value: z.unknown() }).strict(),
-], { error: "expected a list of values, { values: [...] } or { value: ... }" });
+const ParameterSchema = z.union(
+  [z.array(z.unknown()), z.object({ values: z.array(z.unknown()) }).strict(), z.object({ value: z.unknown() }).strict()],
+  { error: "expected a list of values, { values: [...] } or { value: ... }" },
+);
+
+/**
+ * Most runs one grid may expand to. The expansion, the submit transaction and the dashboard's preview
+ * (which lists every cell) all grow with it; a larger study is several grids.
+ */
+export const MAX_GRID_RUNS = 1000;
+
+/** Most attempts a run may be given (`maxAttempts`): a run that failed this often will not pass. */
+export const MAX_RUN_ATTEMPTS = 100;
 
 /** The spec's outer structure; field values inside `parameters`/`defaults` are checked against RunConfig. */
 export const GridSpecSchema = z
   .object({
-    name: z.string().min(1).max(200),
+    name: nameSchema(),
     description: z.string().optional(),
     method: z.literal("grid"),
     parameters: z.record(z.string(), ParameterSchema),
     defaults: z.record(z.string(), z.unknown()).default({}),
     /** Higher runs first (queue order). */
-    priority: z.number().int().default(0),
+    priority: z.number().int().min(-DB_INT_MAX).max(DB_INT_MAX).default(0),
     /** Attempts before a run that keeps failing is marked FAILED. */
-    maxAttempts: z.number().int().min(1).optional(),
+    maxAttempts: z.number().int().min(1).max(MAX_RUN_ATTEMPTS).optional(),
   })
   .strict();
 
@@ -140,9 +150,18 @@ export function validateGridSpec(raw: unknown, fileName = "grid spec"): GridSpec
   const paths = Object.keys(outer.parameters);
   if (paths.length === 0 && outer.defaults.regime === undefined)
     fail(fileName, "parameters: give at least one parameter, or a regime in defaults");
+  const listOf = (p: (typeof outer.parameters)[string]) => (Array.isArray(p) ? p : "values" in p ? p.values : [p.value]);
+  // Counted before any value is checked: a short spec can list a product of millions of cells.
+  const runs = paths.reduce((n, path) => n * listOf(outer.parameters[path]).length, 1);
+  if (runs > MAX_GRID_RUNS)
+    fail(
+      fileName,
+      `parameters: the grid expands to ${runs} runs (${paths.map((p) => listOf(outer.parameters[p]).length).join(" × ")}), ` +
+        `more than the ${MAX_GRID_RUNS} one grid may hold; split it into several grids`,
+    );
   for (const path of paths) {
     const p = outer.parameters[path];
-    const values = Array.isArray(p) ? p : "values" in p ? p.values : [p.value];
+    const values = listOf(p);
     const list = Array.isArray(p) ? `parameters.${path}` : `parameters.${path}.values`;
     const at = schemaAt(path);
     if ("unknown" in at) fail(fileName, `parameters.${path}: unknown RunConfig field "${at.unknown}"`);
@@ -176,21 +195,33 @@ export function parseGridSpec(text: string, fileName: string): GridSpec {
     const firstLine = err.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
     fail(pos ? `${fileName}:${pos.line}:${pos.col}` : fileName, `not valid YAML/JSON: ${firstLine}`);
   }
-  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) fail(fileName, `expected a mapping at the top level, got ${show(raw)}`);
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw))
+    fail(fileName, `expected a mapping at the top level, got ${show(raw)}`);
   return validateGridSpec(raw, fileName);
+}
+
+export interface ExpandOptions {
+  /**
+   * Give up with a UsageError once expanding has taken this long (milliseconds): for servers, which
+   * expand specs from anyone on the request thread.
+   */
+  budgetMs?: number;
 }
 
 /**
  * The cartesian product of the parameters over the defaults, in spec order (the last parameter varies
  * fastest); each cell validated by RunConfigSchema (defaults filled in).
  */
-export function expandGrid(spec: GridSpec, fileName = spec.name): GridCell[] {
+export function expandGrid(spec: GridSpec, fileName = spec.name, options: ExpandOptions = {}): GridCell[] {
+  const started = performance.now();
   const checked = validateGridSpec(spec, fileName);
   const paths = Object.keys(checked.parameters);
   const varying = paths.filter((p) => checked.parameters[p].length > 1 || p === "regime" || p === "seed");
   const cells: GridCell[] = [];
   const total = paths.reduce((n, p) => n * checked.parameters[p].length, 1);
   for (let c = 0; c < total; c++) {
+    if (options.budgetMs !== undefined && performance.now() - started > options.budgetMs)
+      fail(fileName, `expanding the grid took longer than ${options.budgetMs} ms (stopped at cell ${c} of ${total})`);
     const config = deepClone(checked.defaults) as Record<string, unknown>;
     const label: string[] = [];
     let rest = c;
@@ -206,7 +237,11 @@ export function expandGrid(spec: GridSpec, fileName = spec.name): GridCell[] {
     }
     const where = `cell ${c} (${label.join(", ") || "defaults"})`;
     const full = parseRunConfig(config, `${fileName}: ${where}`);
-    cells.push({ name: `${checked.name}/${label.join(",")}`.replace(/\/$/, ""), regime: full.regime, seed: full.seed, config: full });
+    const name = `${checked.name}/${label.join(",")}`.replace(/\/$/, "");
+    // A string value (a path, say) is part of the run's name, which terminals and tables show.
+    const problem = nameProblem(name);
+    if (problem) fail(fileName, `${where}: the run name ${show(name)} ${problem}`);
+    cells.push({ name, regime: full.regime, seed: full.seed, config: full });
   }
   return cells;
 }

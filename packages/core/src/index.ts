@@ -11,4 +11,5 @@ export * from "./rng";
 export * from "./pts";
 export * from "./dataset-300w";
 export * from "./grid-spec";
+export * from "./names";
 export * from "./face-framing";

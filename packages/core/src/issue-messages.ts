@@ -6,9 +6,13 @@ import type { z } from "zod";
  * run-config-rules.ts, `model.heatmapSize: 8 must be divisible by 2^model.depth = 16 (model.depth: 4)`.
  */
 
-/** A value as a message quotes it: JSON, cut at 60 characters. */
+/**
+ * A value as a message quotes it: JSON (so control characters arrive escaped), cut at 60 characters;
+ * numbers JSON cannot write (NaN, ±Infinity, e.g. YAML's `.nan`) as themselves, not as JSON's `null`.
+ */
 export function showValue(v: unknown): string {
   if (v === undefined) return "nothing";
+  if (typeof v === "number" && !Number.isFinite(v)) return String(v);
   const s = JSON.stringify(v) ?? String(v);
   return s.length > 60 ? s.slice(0, 60) + "…" : s;
 }
