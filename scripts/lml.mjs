@@ -4,9 +4,9 @@ import { join } from "node:path";
 import { ensureSetup, root } from "./ensure-setup.mjs";
 
 ensureSetup();
-const result = spawnSync(
-  process.execPath,
-  ["--import", "tsx", join(root, "apps", "cli", "src", "cli.ts"), ...process.argv.slice(2)],
-  { stdio: "inherit", cwd: process.cwd(), env: process.env },
-);
+const result = spawnSync(process.execPath, ["--import", "tsx", join(root, "apps", "cli", "src", "cli.ts"), ...process.argv.slice(2)], {
+  stdio: "inherit",
+  cwd: process.cwd(),
+  env: process.env,
+});
 process.exit(result.status ?? (result.signal ? 1 : 0));

@@ -76,7 +76,9 @@ async function main() {
   process.on("SIGTERM", () => void stop(0));
 
   const result = await migrate(url, { log: (line) => log(line) });
-  log(`database ${redactUrl(url)}: ${result.applied.length} migration(s) applied${result.appliedNow.length ? ` (${result.appliedNow.length} now)` : ""}`);
+  log(
+    `database ${redactUrl(url)}: ${result.applied.length} migration(s) applied${result.appliedNow.length ? ` (${result.appliedNow.length} now)` : ""}`,
+  );
   ensureWebBuild();
 
   const env = { ...process.env, DATABASE_URL: url };

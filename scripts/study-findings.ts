@@ -19,7 +19,13 @@ async function main() {
     const grid = await resolveGrid(db.prisma, ref);
     const runs = await db.prisma.run.findMany({
       where: { gridId: grid.id, status: "SUCCEEDED" },
-      select: { id: true, regime: true, seed: true, config: true, evaluations: { where: { norm }, select: { testSet: true, protocol: true, nme: true, perImage: true } } },
+      select: {
+        id: true,
+        regime: true,
+        seed: true,
+        config: true,
+        evaluations: { where: { norm }, select: { testSet: true, protocol: true, nme: true, perImage: true } },
+      },
     });
     // (regime, seed) → (testSet/protocol) → per-image NMEs
     const byKey = new Map<string, Map<string, number[]>>();
@@ -81,16 +87,32 @@ async function main() {
       const { createDataset } = await import("@lml/synth");
       const { join } = await import("node:path");
       console.log(`\n## Real test sets (simulated proxy-real): pose, inter-pupil distance and error`);
-      for (const [split, count, seed] of [["common", config.data.realCommon, 303], ["challenging", config.data.realChallenging, 404]] as const) {
-        const ds = createDataset({ domain: "proxy-real", split, count, seed, size: config.model.inputSize, channels: config.model.inputChannels, scheme: config.data.scheme, cacheDir: join(process.env.LML_DATA_DIR ?? ".data", "synth") });
+      for (const [split, count, seed] of [
+        ["common", config.data.realCommon, 303],
+        ["challenging", config.data.realChallenging, 404],
+      ] as const) {
+        const ds = createDataset({
+          domain: "proxy-real",
+          split,
+          count,
+          seed,
+          size: config.model.inputSize,
+          channels: config.model.inputChannels,
+          scheme: config.data.scheme,
+          cacheDir: join(process.env.LML_DATA_DIR ?? ".data", "synth"),
+        });
         const yaw: number[] = [];
         const ipd: number[] = [];
         for (let i = 0; i < ds.length; i++) {
           const s = ds.get(i);
           yaw.push(Math.abs(s.pose.yaw));
           const eye = (from: number) => {
-            let x = 0, y = 0;
-            for (let k = from; k < from + 6; k++) { x += s.landmarks68[2 * k]!; y += s.landmarks68[2 * k + 1]!; }
+            let x = 0,
+              y = 0;
+            for (let k = from; k < from + 6; k++) {
+              x += s.landmarks68[2 * k]!;
+              y += s.landmarks68[2 * k + 1]!;
+            }
             return [x / 6, y / 6] as const;
           };
           const [l, r] = [eye(36), eye(42)];

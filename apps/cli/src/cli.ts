@@ -23,9 +23,7 @@ const COMMANDS = [train, work, grid, evalCommand, synth, report];
 const BENCHES = [benchSynth, benchTrain, benchQueue, benchWeb];
 
 async function main() {
-  const program = new Command("lml")
-    .description("Landmark Lab: dense facial landmarks trained on synthetic faces")
-    .showHelpAfterError();
+  const program = new Command("lml").description("Landmark Lab: dense facial landmarks trained on synthetic faces").showHelpAfterError();
   for (const command of COMMANDS) command.register(program);
   const bench = program.command("bench").description("measure speed; prints measured numbers");
   for (const command of BENCHES) command.register(bench);

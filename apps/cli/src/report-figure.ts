@@ -41,24 +41,35 @@ export function heatmapFigureSvg(scheme: LandmarkScheme, panels: readonly Heatma
     `<rect width="100%" height="100%" fill="white"/>`,
   ];
   panels.forEach((p, k) => {
-    const ox = k * panelSize + margin + ((panelSize - 2 * margin) - (maxX - minX) * scale) / 2;
+    const ox = k * panelSize + margin + (panelSize - 2 * margin - (maxX - minX) * scale) / 2;
     const oy = 60 + margin;
-    parts.push(`<text x="${k * panelSize + panelSize / 2}" y="28" text-anchor="middle" font-size="17" font-weight="bold">${escape(p.title)}</text>`);
-    if (p.subtitle) parts.push(`<text x="${k * panelSize + panelSize / 2}" y="50" text-anchor="middle" font-size="13" fill="#555">${escape(p.subtitle)}</text>`);
+    parts.push(
+      `<text x="${k * panelSize + panelSize / 2}" y="28" text-anchor="middle" font-size="17" font-weight="bold">${escape(p.title)}</text>`,
+    );
+    if (p.subtitle)
+      parts.push(
+        `<text x="${k * panelSize + panelSize / 2}" y="50" text-anchor="middle" font-size="13" fill="#555">${escape(p.subtitle)}</text>`,
+      );
     for (let i = 0; i < scheme.count; i++) {
       const cx = ox + (xs[i]! - minX) * scale;
       const cy = oy + (ys[i]! - minY) * scale;
-      parts.push(`<circle cx="${cx.toFixed(1)}" cy="${cy.toFixed(1)}" r="${r.toFixed(1)}" fill="${colour(t(p.values[i]!))}" stroke="#333" stroke-width="0.3"/>`);
+      parts.push(
+        `<circle cx="${cx.toFixed(1)}" cy="${cy.toFixed(1)}" r="${r.toFixed(1)}" fill="${colour(t(p.values[i]!))}" stroke="#333" stroke-width="0.3"/>`,
+      );
     }
   });
   // Shared colour bar.
   const barX = width / 2 - 200;
   const barY = panelSize + 70;
-  parts.push(`<defs><linearGradient id="scale">${SCALE_STOPS.map((s) => `<stop offset="${s * 100}%" stop-color="${colour(s)}"/>`).join("")}</linearGradient></defs>`);
+  parts.push(
+    `<defs><linearGradient id="scale">${SCALE_STOPS.map((s) => `<stop offset="${s * 100}%" stop-color="${colour(s)}"/>`).join("")}</linearGradient></defs>`,
+  );
   parts.push(`<rect x="${barX}" y="${barY}" width="400" height="14" fill="url(#scale)" stroke="#333" stroke-width="0.5"/>`);
   parts.push(`<text x="${barX}" y="${barY + 32}" font-size="13" text-anchor="middle">${lo.toFixed(2)}</text>`);
   parts.push(`<text x="${barX + 400}" y="${barY + 32}" font-size="13" text-anchor="middle">${hi.toFixed(2)}</text>`);
-  parts.push(`<text x="${width / 2}" y="${barY + 32}" font-size="13" text-anchor="middle">mean normalised error per landmark (×100)</text>`);
+  parts.push(
+    `<text x="${width / 2}" y="${barY + 32}" font-size="13" text-anchor="middle">mean normalised error per landmark (×100)</text>`,
+  );
   parts.push(`<text x="${width / 2}" y="${barY + 62}" font-size="12" text-anchor="middle" fill="#555">${escape(caption)}</text>`);
   parts.push(`</svg>`);
   return parts.join("\n");

@@ -105,7 +105,8 @@ describe("lml eval", { timeout: 120_000 }, () => {
   });
 
   it("exits 2 on a bad --norm and on a missing folder, through npm run -s lml", () => {
-    const npm = (...args: string[]) => spawnSync("npm", ["run", "-s", "lml", "--", ...args], { cwd: root, encoding: "utf8", timeout: 60_000 });
+    const npm = (...args: string[]) =>
+      spawnSync("npm", ["run", "-s", "lml", "--", ...args], { cwd: root, encoding: "utf8", timeout: 60_000 });
     const bad = npm("eval", "--pred", join(base, "pred"), "--gt", join(base, "gt"), "--norm", "eyes");
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/--norm must be one of inter-pupil, inter-ocular, bbox, got "eyes"/);

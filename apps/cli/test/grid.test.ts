@@ -29,23 +29,63 @@ const BAD_SPECS: Array<[string, string, string | RegExp]> = [
   ["no name", `method: grid\n${OK_PARAMS}`, "bad.yaml: name: expected string, got nothing"],
   ["another method", `name: x\nmethod: random\n${OK_PARAMS}`, 'bad.yaml: method: expected "grid", got "random"'],
   ["an unknown top-level field", `${HEAD}${OK_PARAMS}sweep: 1\n`, "bad.yaml: sweep: unknown field"],
-  ["no regime anywhere", `${HEAD}parameters: { seed: [1, 2] }\n`, "bad.yaml: parameters.regime: no regime given (add it to parameters or defaults)"],
+  [
+    "no regime anywhere",
+    `${HEAD}parameters: { seed: [1, 2] }\n`,
+    "bad.yaml: parameters.regime: no regime given (add it to parameters or defaults)",
+  ],
   [
     "an unknown regime",
     `${HEAD}parameters: { regime: [synthetic-only, pix2pix] }\n`,
     'bad.yaml: parameters.regime[1]: expected "synthetic-only" or "syn-real-label-adaptation" or "uda-discriminator" or "supervised-real", got "pix2pix"',
   ],
-  ["an unknown parameter path", `${HEAD}parameters: { regime: [synthetic-only], train.lrr: [0.1] }\n`, 'bad.yaml: parameters.train.lrr: unknown RunConfig field "train.lrr"'],
-  ["a value of the wrong type", `${HEAD}parameters: { regime: [synthetic-only], train.lr: { values: [0.001, fast] } }\n`, 'bad.yaml: parameters.train.lr.values[1]: expected number, got "fast"'],
-  ["a value out of range", `${HEAD}parameters: { regime: [synthetic-only], train.lr: [-1] }\n`, "bad.yaml: parameters.train.lr[0]: must be > 0, got -1"],
-  ["a scheme below 68 points", `${HEAD}parameters: { regime: [synthetic-only], data.scheme: [490, 20] }\n`, "bad.yaml: parameters.data.scheme[1]: must be ≥ 68, got 20"],
-  ["a value not in the allowed set", `${HEAD}parameters: { regime: [synthetic-only], model.inputChannels: [2] }\n`, "bad.yaml: parameters.model.inputChannels[0]: expected 1 or 3, got 2"],
+  [
+    "an unknown parameter path",
+    `${HEAD}parameters: { regime: [synthetic-only], train.lrr: [0.1] }\n`,
+    'bad.yaml: parameters.train.lrr: unknown RunConfig field "train.lrr"',
+  ],
+  [
+    "a value of the wrong type",
+    `${HEAD}parameters: { regime: [synthetic-only], train.lr: { values: [0.001, fast] } }\n`,
+    'bad.yaml: parameters.train.lr.values[1]: expected number, got "fast"',
+  ],
+  [
+    "a value out of range",
+    `${HEAD}parameters: { regime: [synthetic-only], train.lr: [-1] }\n`,
+    "bad.yaml: parameters.train.lr[0]: must be > 0, got -1",
+  ],
+  [
+    "a scheme below 68 points",
+    `${HEAD}parameters: { regime: [synthetic-only], data.scheme: [490, 20] }\n`,
+    "bad.yaml: parameters.data.scheme[1]: must be ≥ 68, got 20",
+  ],
+  [
+    "a value not in the allowed set",
+    `${HEAD}parameters: { regime: [synthetic-only], model.inputChannels: [2] }\n`,
+    "bad.yaml: parameters.model.inputChannels[0]: expected 1 or 3, got 2",
+  ],
   ["an empty list", `${HEAD}parameters: { regime: [synthetic-only], seed: [] }\n`, "bad.yaml: parameters.seed: list at least one value"],
-  ["a repeated value", `${HEAD}parameters: { regime: [synthetic-only], seed: [1, 1] }\n`, "bad.yaml: parameters.seed[1]: duplicate of parameters.seed[0] (1)"],
-  ["overlapping parameters", `${HEAD}parameters: { regime: [synthetic-only], train: [{ epochs: 2 }], train.lr: [0.1] }\n`, "bad.yaml: parameters.train.lr: overlaps parameters.train"],
+  [
+    "a repeated value",
+    `${HEAD}parameters: { regime: [synthetic-only], seed: [1, 1] }\n`,
+    "bad.yaml: parameters.seed[1]: duplicate of parameters.seed[0] (1)",
+  ],
+  [
+    "overlapping parameters",
+    `${HEAD}parameters: { regime: [synthetic-only], train: [{ epochs: 2 }], train.lr: [0.1] }\n`,
+    "bad.yaml: parameters.train.lr: overlaps parameters.train",
+  ],
   ["a bad default", `${HEAD}${OK_PARAMS}defaults: { model: { stacks: 0 } }\n`, "bad.yaml: defaults.model.stacks: must be ≥ 1, got 0"],
-  ["an unknown default", `${HEAD}${OK_PARAMS}defaults: { train: { epoch: 3 } }\n`, 'bad.yaml: defaults.train.epoch: unknown RunConfig field "train.epoch"'],
-  ["an unknown real-data source", `${HEAD}${OK_PARAMS}defaults: { data: { real: { source: aflw } } }\n`, 'bad.yaml: defaults.data.real.source: expected "proxy-real" or "300w", got "aflw"'],
+  [
+    "an unknown default",
+    `${HEAD}${OK_PARAMS}defaults: { train: { epoch: 3 } }\n`,
+    'bad.yaml: defaults.train.epoch: unknown RunConfig field "train.epoch"',
+  ],
+  [
+    "an unknown real-data source",
+    `${HEAD}${OK_PARAMS}defaults: { data: { real: { source: aflw } } }\n`,
+    'bad.yaml: defaults.data.real.source: expected "proxy-real" or "300w", got "aflw"',
+  ],
 ];
 
 describe("grid specs", () => {

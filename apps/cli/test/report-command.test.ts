@@ -31,7 +31,9 @@ const NME: Record<string, number[]> = { "synthetic-only": [8, 10], "syn-real-lab
 
 describeEachDatabase("lml report", (db) => {
   beforeAll(async () => {
-    const cells = Object.keys(NME).flatMap((regime) => [1, 2].map((seed) => ({ name: `${regime}/seed=${seed}`, config: { regime, seed } })));
+    const cells = Object.keys(NME).flatMap((regime) =>
+      [1, 2].map((seed) => ({ name: `${regime}/seed=${seed}`, config: { regime, seed } })),
+    );
     const grid = await submitGrid(db().prisma, { name: "report-test" }, null, { cells });
     // The report reads succeeded runs only.
     await db().prisma.run.updateMany({ where: { gridId: grid.id }, data: { status: "SUCCEEDED" } });
@@ -39,9 +41,32 @@ describeEachDatabase("lml report", (db) => {
       const nme = NME[run.regime]![run.seed - 1]!;
       const perImage = [nme - 1, nme, nme + 1];
       await writeEvaluations(db().prisma, run.id, [
-        { testSet: "common", protocol: "nearest-subset", norm: "inter-pupil", nme, auc8: 0.5, fr8: 0.1, auc10: 0.6, fr10: 0.05, count: 3, perImage },
+        {
+          testSet: "common",
+          protocol: "nearest-subset",
+          norm: "inter-pupil",
+          nme,
+          auc8: 0.5,
+          fr8: 0.1,
+          auc10: 0.6,
+          fr10: 0.05,
+          count: 3,
+          perImage,
+        },
         // A 68-point evaluation for the heatmap figure: error grows with the landmark index.
-        { testSet: "common", protocol: "direct", norm: "inter-pupil", nme, auc8: 0.5, fr8: 0.1, auc10: 0.6, fr10: 0.05, count: 3, perImage, perLandmark: Array.from({ length: 68 }, (_, i) => nme + i / 10) },
+        {
+          testSet: "common",
+          protocol: "direct",
+          norm: "inter-pupil",
+          nme,
+          auc8: 0.5,
+          fr8: 0.1,
+          auc10: 0.6,
+          fr10: 0.05,
+          count: 3,
+          perImage,
+          perLandmark: Array.from({ length: 68 }, (_, i) => nme + i / 10),
+        },
       ]);
     }
   });

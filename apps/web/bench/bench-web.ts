@@ -40,7 +40,12 @@ function parseFlags(argv: string[]): { json: boolean; runs: number; iterations: 
     if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${flag}: expected a positive integer, got "${v}"`);
     return n;
   };
-  return { json: values.json, runs: int("runs", values.runs), iterations: int("iterations", values.iterations), loads: int("loads", values.loads) };
+  return {
+    json: values.json,
+    runs: int("runs", values.runs),
+    iterations: int("iterations", values.iterations),
+    loads: int("loads", values.loads),
+  };
 }
 
 async function main(): Promise<void> {
@@ -90,10 +95,14 @@ async function benchWeb(n: number, iterations: number, loads: number, say: (m: s
     let evaluations = 0;
     for (let i = 0; i < ids.length; i += 50) {
       const chunk = ids.slice(i, i + 50);
-      const data = chunk.flatMap((r) => fixtureEvaluations({ regime: r.regime, seed: r.seed, scheme: 490, images: 100 }).map((e) => ({ ...e, runId: r.id })));
+      const data = chunk.flatMap((r) =>
+        fixtureEvaluations({ regime: r.regime, seed: r.seed, scheme: 490, images: 100 }).map((e) => ({ ...e, runId: r.id })),
+      );
       evaluations += data.length;
       await db.prisma.evaluation.createMany({ data });
-      await db.prisma.metricPoint.createMany({ data: chunk.flatMap((r) => fixtureCurves(r.seed, 50, 5).map((p) => ({ ...p, runId: r.id }))) });
+      await db.prisma.metricPoint.createMany({
+        data: chunk.flatMap((r) => fixtureCurves(r.seed, 50, 5).map((p) => ({ ...p, runId: r.id }))),
+      });
     }
     const seedMs = performance.now() - t0;
     say(`seeded ${n} runs, ${evaluations} evaluations in ${Math.round(seedMs)} ms`);

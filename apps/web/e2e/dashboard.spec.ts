@@ -39,7 +39,11 @@ function runWorker(maxRuns: number): Promise<string> {
     ? ["npm", ["run", "-s", "lml", "--", "work", "--idle-exit", "--max-runs", String(maxRuns)]]
     : [process.execPath, ["--import", "tsx", join(web, "e2e", "fixture-worker.ts"), String(maxRuns)]];
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd as string, args as string[], { cwd: realWorker ? root : web, env: { ...process.env, DATABASE_URL: DB }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(cmd as string, args as string[], {
+      cwd: realWorker ? root : web,
+      env: { ...process.env, DATABASE_URL: DB },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let log = "";
     child.stdout.on("data", (d) => (log += d));
     child.stderr.on("data", (d) => (log += d));
@@ -88,11 +92,11 @@ function parseCsv(text: string): string[][] {
       for (let i = 0; i < line.length; i++) {
         const ch = line[i];
         if (quoted) {
-          if (ch === '"' && line[i + 1] === '"') (cur += '"'), i++;
+          if (ch === '"' && line[i + 1] === '"') ((cur += '"'), i++);
           else if (ch === '"') quoted = false;
           else cur += ch;
         } else if (ch === '"') quoted = true;
-        else if (ch === ",") out.push(cur), (cur = "");
+        else if (ch === ",") (out.push(cur), (cur = ""));
         else cur += ch;
       }
       out.push(cur);
@@ -153,7 +157,10 @@ test("submit a grid, run it, read the results, the heatmap and the export", asyn
     `SELECT status::text, error, "attemptErrors" FROM "Run" WHERE "gridId" = $1`,
     [gridId],
   );
-  expect(status.map((s) => s.status), `runs: ${JSON.stringify(status)}\nworker log:\n${workerLog.slice(-3000)}`).toEqual(REGIMES.map(() => "SUCCEEDED"));
+  expect(
+    status.map((s) => s.status),
+    `runs: ${JSON.stringify(status)}\nworker log:\n${workerLog.slice(-3000)}`,
+  ).toEqual(REGIMES.map(() => "SUCCEEDED"));
 
   // Results: each shown cell equals the database's mean for that regime / test set / protocol.
   await page.reload();
@@ -209,13 +216,17 @@ test("submit a grid, run it, read the results, the heatmap and the export", asyn
     [gridId],
   );
   const io = expectedCell(ioRows, REGIMES[0], "common", "test-time-mlp");
-  await expect(page.getByTestId("results-test-time-mlp").locator(`tr[data-row="${REGIMES[0]}"] td[data-testset="common"] .v`)).toHaveText(io!.toFixed(3));
+  await expect(page.getByTestId("results-test-time-mlp").locator(`tr[data-row="${REGIMES[0]}"] td[data-testset="common"] .v`)).toHaveText(
+    io!.toFixed(3),
+  );
 
   // Runs tab, then one run: the heatmap has one mark per landmark of its evaluation.
   await page.getByRole("tab", { name: /Runs/ }).click();
   await expect(page.getByTestId("runs-table").locator("tbody tr")).toHaveCount(REGIMES.length);
   await shot(page, "04-grid-runs");
-  const runIds = await query<{ id: string; regime: string }>(`SELECT id, regime FROM "Run" WHERE "gridId" = $1 ORDER BY "createdAt"`, [gridId]);
+  const runIds = await query<{ id: string; regime: string }>(`SELECT id, regime FROM "Run" WHERE "gridId" = $1 ORDER BY "createdAt"`, [
+    gridId,
+  ]);
   await page.goto(`/runs/${runIds[0].id}`);
   await expect(page.getByTestId("run-evaluations")).toBeVisible();
   const maps = page.getByTestId("heatmap");

@@ -29,14 +29,20 @@ function newest(path: string): number {
   const st = statSync(path);
   if (!st.isDirectory()) return st.mtimeMs;
   let m = st.mtimeMs;
-  for (const e of readdirSync(path)) if (e !== "node_modules" && e !== "generated" && !e.startsWith(".")) m = Math.max(m, newest(join(path, e)));
+  for (const e of readdirSync(path))
+    if (e !== "node_modules" && e !== "generated" && !e.startsWith(".")) m = Math.max(m, newest(join(path, e)));
   return m;
 }
 
 /** Builds when .next/BUILD_ID is missing or older than any source the app compiles. */
 export function buildIfStale(): void {
   const id = join(web, ".next", "BUILD_ID");
-  const sources = [join(web, "src"), join(web, "next.config.ts"), join(web, "package.json"), ...["api", "core", "db", "synth"].map((p) => join(root, "packages", p, "src"))];
+  const sources = [
+    join(web, "src"),
+    join(web, "next.config.ts"),
+    join(web, "package.json"),
+    ...["api", "core", "db", "synth"].map((p) => join(root, "packages", p, "src")),
+  ];
   const built = existsSync(id) ? statSync(id).mtimeMs : 0;
   if (built && sources.every((s) => newest(s) <= built)) return;
   process.stderr.write("e2e: building the dashboard (next build)…\n");
@@ -64,11 +70,15 @@ export interface Dashboard {
 /** `next start` on a free port against `databaseUrl`; resolves once /api/health answers 200. */
 export async function startDashboard(databaseUrl: string, env: Record<string, string> = {}): Promise<Dashboard> {
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [join(root, "node_modules", "next", "dist", "bin", "next"), "start", "-H", "127.0.0.1", "-p", String(port)], {
-    cwd: web,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, ...env, DATABASE_URL: databaseUrl, NEXT_TELEMETRY_DISABLED: "1", PORT: String(port) },
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [join(root, "node_modules", "next", "dist", "bin", "next"), "start", "-H", "127.0.0.1", "-p", String(port)],
+    {
+      cwd: web,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, ...env, DATABASE_URL: databaseUrl, NEXT_TELEMETRY_DISABLED: "1", PORT: String(port) },
+    },
+  );
   let log = "";
   child.stdout!.on("data", (d) => (log += d));
   child.stderr!.on("data", (d) => (log += d));
@@ -119,11 +129,21 @@ async function main() {
     dash = await startDashboard(db.url);
     process.stderr.write(`e2e: dashboard at ${dash.url}, database ${db.url}\n`);
     // Asynchronous on purpose: the embedded database is served from this process's event loop.
-    const child = spawn(process.execPath, [join(root, "node_modules", "@playwright", "test", "cli.js"), "test", "-c", join(web, "playwright.config.ts"), ...process.argv.slice(2)], {
-      cwd: web,
-      stdio: "inherit",
-      env: { ...process.env, E2E_BASE_URL: dash.url, E2E_DATABASE_URL: db.url, CHROMIUM_PATH: CHROMIUM },
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        join(root, "node_modules", "@playwright", "test", "cli.js"),
+        "test",
+        "-c",
+        join(web, "playwright.config.ts"),
+        ...process.argv.slice(2),
+      ],
+      {
+        cwd: web,
+        stdio: "inherit",
+        env: { ...process.env, E2E_BASE_URL: dash.url, E2E_DATABASE_URL: db.url, CHROMIUM_PATH: CHROMIUM },
+      },
+    );
     status = await new Promise<number>((resolve) => child.on("exit", (code) => resolve(code ?? 1)));
   } finally {
     await dash?.stop();

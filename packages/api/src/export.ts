@@ -44,7 +44,11 @@ function footnote(table: StudyTable): string {
 }
 
 function latexEscape(s: string): string {
-  return s.replace(/\\/g, "\\textbackslash{}").replace(/([&%$#_{}])/g, "\\$1").replace(/~/g, "\\textasciitilde{}").replace(/\^/g, "\\textasciicircum{}");
+  return s
+    .replace(/\\/g, "\\textbackslash{}")
+    .replace(/([&%$#_{}])/g, "\\$1")
+    .replace(/~/g, "\\textasciitilde{}")
+    .replace(/\^/g, "\\textasciicircum{}");
 }
 
 function csvHeader(table: StudyTable): string[] {
@@ -53,7 +57,13 @@ function csvHeader(table: StudyTable): string[] {
     "model",
     "regime",
     ...table.groupBy,
-    ...table.columns.flatMap((c) => [`${c.testSet}_mean`, `${c.testSet}_std`, `${c.testSet}_n`, `${c.testSet}_best`, `${c.testSet}_p_vs_next`]),
+    ...table.columns.flatMap((c) => [
+      `${c.testSet}_mean`,
+      `${c.testSet}_std`,
+      `${c.testSet}_n`,
+      `${c.testSet}_best`,
+      `${c.testSet}_p_vs_next`,
+    ]),
   ];
 }
 
@@ -85,7 +95,8 @@ export function exportTable(table: StudyTable, format: ExportFormat, options: Ex
       `| ${head.join(" | ")} |`,
       `| ${head.map((_, i) => (i === 0 ? "---" : "---:")).join(" | ")} |`,
       ...table.rows.map(
-        (r) => `| ${[r.label.replace(/\|/g, "\\|"), ...table.columns.map((c) => cellText(r.cells[c.testSet], digits, (s) => `**${s}**`, "±"))].join(" | ")} |`,
+        (r) =>
+          `| ${[r.label.replace(/\|/g, "\\|"), ...table.columns.map((c) => cellText(r.cells[c.testSet], digits, (s) => `**${s}**`, "±"))].join(" | ")} |`,
       ),
       "",
       `_${footnote(table)}_`,
@@ -105,7 +116,11 @@ export function exportTable(table: StudyTable, format: ExportFormat, options: Ex
     ...table.rows.map(
       (r) =>
         `${latexEscape(r.label)} & ${table.columns
-          .map((c) => cellText(r.cells[c.testSet], digits, (s) => `\\textbf{${s}}`, "$\\pm$").replace(NOT_SIGNIFICANT, "$^\\dagger$").replace("–", "--"))
+          .map((c) =>
+            cellText(r.cells[c.testSet], digits, (s) => `\\textbf{${s}}`, "$\\pm$")
+              .replace(NOT_SIGNIFICANT, "$^\\dagger$")
+              .replace("–", "--"),
+          )
           .join(" & ")} \\\\`,
     ),
     "\\bottomrule",

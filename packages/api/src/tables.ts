@@ -116,7 +116,10 @@ export function buildStudyTables(
           protocols: [...new Set(picked.map((p) => p.e.protocol))].sort(),
           best: false,
         };
-        perImageByCell.set(`${key}\u0000${testSet}`, options.perImageMeans?.get(cellKey(protocol, key, testSet)) ?? perImageMean(picked.map((p) => p.e)));
+        perImageByCell.set(
+          `${key}\u0000${testSet}`,
+          options.perImageMeans?.get(cellKey(protocol, key, testSet)) ?? perImageMean(picked.map((p) => p.e)),
+        );
       }
       const label = [REGIME_LABELS[row.regime] ?? row.regime, ...groupBy.map((p) => `${p}=${row.group[p]}`)].join(", ");
       return { key, label, regime: row.regime, group: row.group, cells };
@@ -177,7 +180,9 @@ export function significancePicks(tables: readonly StudyTable[]): SignificancePi
         .sort((a, b) => (t.lowerIsBetter ? 1 : -1) * (a.cells[testSet]!.mean - b.cells[testSet]!.mean));
       for (const row of ranked.slice(0, 2)) {
         const c = row.cells[testSet]!;
-        c.runIds.forEach((runId, i) => out.push({ cell: cellKey(t.protocol, row.key, testSet), runId, testSet, protocol: c.runProtocols[i] }));
+        c.runIds.forEach((runId, i) =>
+          out.push({ cell: cellKey(t.protocol, row.key, testSet), runId, testSet, protocol: c.runProtocols[i] }),
+        );
       }
     }
   return out;

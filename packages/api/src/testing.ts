@@ -70,7 +70,21 @@ export function fixtureEvaluations(o: FixtureOptions): EvaluationInput[] {
         const xs = cedX.filter((x) => x <= t);
         return (100 * xs.reduce((s, x) => s + cedY[cedX.indexOf(x)], 0)) / xs.length;
       };
-      out.push({ testSet, protocol, norm, nme, auc8: auc(8), fr8: fr(8), auc10: auc(10), fr10: fr(10), count: images, perLandmark, perImage, cedX, cedY });
+      out.push({
+        testSet,
+        protocol,
+        norm,
+        nme,
+        auc8: auc(8),
+        fr8: fr(8),
+        auc10: auc(10),
+        fr10: fr(10),
+        count: images,
+        perLandmark,
+        perImage,
+        cedX,
+        cedY,
+      });
     }
   }
   return out;

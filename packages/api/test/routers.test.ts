@@ -53,7 +53,8 @@ describeEachDatabase("api routers", (db) => {
   it("rejects a model the trainer cannot build before submit, with lml grid submit's message", async () => {
     const text = SPEC.replace("train: { epochs: 1 }", "train: { epochs: 1 }\n  model: { heatmapSize: 8, depth: 4 }");
     // The message lml grid submit prints for the same file (core's parser and expansion, file name = basename).
-    const cli = "inconsistent.yaml: cell 0 (regime=synthetic-only, seed=1): model.heatmapSize: 8 must be divisible by 2^model.depth = 16 (model.depth: 4)";
+    const cli =
+      "inconsistent.yaml: cell 0 (regime=synthetic-only, seed=1): model.heatmapSize: 8 must be divisible by 2^model.depth = 16 (model.depth: 4)";
     expect(await api().grids.preview({ text, fileName: "inconsistent.yaml" })).toEqual({ ok: false, error: cli });
     const submitted = api().grids.submit({ text, fileName: "inconsistent.yaml" });
     await expect(submitted).rejects.toMatchObject({ code: "BAD_REQUEST", message: cli });
@@ -100,12 +101,19 @@ describeEachDatabase("api routers", (db) => {
     let runs: { id: string; regime: string; seed: number }[] = [];
     it("builds the study tables from the stored evaluations", async () => {
       const prisma = db().prisma;
-      runs = await prisma.run.findMany({ where: { gridId }, orderBy: { createdAt: "asc" }, select: { id: true, regime: true, seed: true } });
+      runs = await prisma.run.findMany({
+        where: { gridId },
+        orderBy: { createdAt: "asc" },
+        select: { id: true, regime: true, seed: true },
+      });
       const nme: Record<string, number> = {};
       for (const [i, r] of runs.entries()) {
         const base = (r.regime === "synthetic-only" ? 8 : 5) + r.seed * 0.1;
         nme[r.id] = base;
-        await prisma.run.update({ where: { id: r.id }, data: { status: "SUCCEEDED", progress: 1, startedAt: new Date(Date.now() - 60_000), finishedAt: new Date() } });
+        await prisma.run.update({
+          where: { id: r.id },
+          data: { status: "SUCCEEDED", progress: 1, startedAt: new Date(Date.now() - 60_000), finishedAt: new Date() },
+        });
         await prisma.evaluation.createMany({
           data: ["nearest-subset", "test-time-mlp"].map((protocol) => ({
             runId: r.id,
@@ -124,7 +132,9 @@ describeEachDatabase("api routers", (db) => {
             cedY: [0, 0.5, 1],
           })),
         });
-        await prisma.metricPoint.createMany({ data: [0, 1, 2].map((step) => ({ runId: r.id, name: "loss", step, value: 1 / (step + 1) })) });
+        await prisma.metricPoint.createMany({
+          data: [0, 1, 2].map((step) => ({ runId: r.id, name: "loss", step, value: 1 / (step + 1) })),
+        });
       }
       const res = await api().evaluations.studyTables({ gridId, norm: "inter-pupil", metric: "nme" });
       expect(res.runCount).toBe(4);
@@ -161,7 +171,9 @@ describeEachDatabase("api routers", (db) => {
       const lm = await api().evaluations.landmarks({ runId: a.id, testSet: "common", protocol: "test-time-mlp", norm: "inter-pupil" });
       expect(lm.values).toHaveLength(68);
       expect(lm.scheme?.template).toHaveLength(136);
-      expect(await code(api().evaluations.landmarks({ runId: a.id, testSet: "challenging", protocol: "dense", norm: "inter-pupil" }))).toBe("NOT_FOUND");
+      expect(await code(api().evaluations.landmarks({ runId: a.id, testSet: "challenging", protocol: "dense", norm: "inter-pupil" }))).toBe(
+        "NOT_FOUND",
+      );
       const cmp = await api().runs.compare({ ids: [a.id, runs[2].id] });
       expect(cmp.diff.map((d) => d.path)).toEqual(["regime"]);
       expect(cmp.runs.map((r) => r.id)).toEqual([a.id, runs[2].id]);

@@ -2,13 +2,30 @@ import { describe, expect, it } from "vitest";
 import { buildStudyTables, differingParams, exportTable, exportTables, type EvaluationLike, type RunLike } from "../src/index-pure";
 
 function evalRow(runId: string, testSet: string, protocol: string, nme: number, perImage: number[], norm = "inter-pupil"): EvaluationLike {
-  return { runId, testSet, protocol, norm, nme, auc8: 100 - nme, fr8: nme / 10, auc10: 100 - nme / 2, fr10: nme / 20, count: perImage.length, perImage };
+  return {
+    runId,
+    testSet,
+    protocol,
+    norm,
+    nme,
+    auc8: 100 - nme,
+    fr8: nme / 10,
+    auc10: 100 - nme / 2,
+    fr10: nme / 20,
+    count: perImage.length,
+    perImage,
+  };
 }
 
 const runs: RunLike[] = [
   { id: "a1", regime: "synthetic-only", seed: 1, config: { regime: "synthetic-only", seed: 1, model: { stacks: 2 } } },
   { id: "a2", regime: "synthetic-only", seed: 2, config: { regime: "synthetic-only", seed: 2, model: { stacks: 2 } } },
-  { id: "b1", regime: "syn-real-label-adaptation", seed: 1, config: { regime: "syn-real-label-adaptation", seed: 1, model: { stacks: 4 } } },
+  {
+    id: "b1",
+    regime: "syn-real-label-adaptation",
+    seed: 1,
+    config: { regime: "syn-real-label-adaptation", seed: 1, model: { stacks: 4 } },
+  },
   { id: "c1", regime: "supervised-real", seed: 1, config: { regime: "supervised-real", seed: 1, model: { stacks: 2 } } },
 ];
 const imgs = (base: number, n = 20) => Array.from({ length: n }, (_, i) => base + (i % 5) * 0.1);

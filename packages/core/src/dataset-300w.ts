@@ -25,9 +25,7 @@ const IMAGE_EXT = /\.(jpe?g|png)$/i;
 export async function list300W(dir: string): Promise<FaceEntry[]> {
   let files: string[];
   try {
-    files = (await readdir(dir, { recursive: true, withFileTypes: true }))
-      .filter((d) => d.isFile())
-      .map((d) => join(d.parentPath, d.name));
+    files = (await readdir(dir, { recursive: true, withFileTypes: true })).filter((d) => d.isFile()).map((d) => join(d.parentPath, d.name));
   } catch (e) {
     throw new UsageError(`${dir}: cannot read folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
@@ -69,7 +67,10 @@ export async function applySplitList(entries: FaceEntry[], listPath: string): Pr
   text.split(/\r?\n/).forEach((raw, i) => {
     const line = raw.replace(/#.*/, "").trim();
     if (!line) return;
-    const key = line.replace(/\\/g, "/").replace(/^\.\//, "").replace(/\.(jpe?g|png|pts)$/i, "");
+    const key = line
+      .replace(/\\/g, "/")
+      .replace(/^\.\//, "")
+      .replace(/\.(jpe?g|png|pts)$/i, "");
     const e = byName.get(key);
     if (!e) throw new UsageError(`${listPath}:${i + 1}: "${line}" is not an image with a .pts in the folder`);
     if (!seen.has(key)) out.push(e);
@@ -104,10 +105,15 @@ export interface Face {
 
 /** The square crop (integer pixels) around a shape's box with `margin` on each side. */
 export function cropBox(points: ArrayLike<number>, margin: number): { left: number; top: number; side: number } {
-  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+  let x0 = Infinity,
+    y0 = Infinity,
+    x1 = -Infinity,
+    y1 = -Infinity;
   for (let i = 0; i < points.length; i += 2) {
-    x0 = Math.min(x0, points[i]); x1 = Math.max(x1, points[i]);
-    y0 = Math.min(y0, points[i + 1]); y1 = Math.max(y1, points[i + 1]);
+    x0 = Math.min(x0, points[i]);
+    x1 = Math.max(x1, points[i]);
+    y0 = Math.min(y0, points[i + 1]);
+    y1 = Math.max(y1, points[i + 1]);
   }
   const box = Math.max(x1 - x0, y1 - y0);
   const side = Math.max(1, Math.ceil(box * (1 + 2 * margin)));
@@ -133,12 +139,20 @@ export async function loadFace(entry: FaceEntry, options: CropOptions): Promise<
   const H = meta.height;
   const { left, top, side } = cropBox(pts, margin);
   // sharp cannot extract outside the image: cut the part inside, then pad it with black to the square.
-  const ix0 = Math.max(0, left), iy0 = Math.max(0, top);
-  const ix1 = Math.min(W, left + side), iy1 = Math.min(H, top + side);
+  const ix0 = Math.max(0, left),
+    iy0 = Math.max(0, top);
+  const ix1 = Math.min(W, left + side),
+    iy1 = Math.min(H, top + side);
   if (ix1 <= ix0 || iy1 <= iy0) throw new UsageError(`${entry.ptsPath}: landmarks lie outside the ${W}×${H} image`);
   let pipeline = sharp(entry.imagePath)
     .extract({ left: ix0, top: iy0, width: ix1 - ix0, height: iy1 - iy0 })
-    .extend({ left: ix0 - left, top: iy0 - top, right: left + side - ix1, bottom: top + side - iy1, background: { r: 0, g: 0, b: 0, alpha: 1 } })
+    .extend({
+      left: ix0 - left,
+      top: iy0 - top,
+      right: left + side - ix1,
+      bottom: top + side - iy1,
+      background: { r: 0, g: 0, b: 0, alpha: 1 },
+    })
     .removeAlpha();
   pipeline = channels === 1 ? pipeline.toColourspace("b-w") : pipeline.toColourspace("srgb");
   const square = await pipeline.raw().toBuffer({ resolveWithObject: true });

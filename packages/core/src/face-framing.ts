@@ -24,9 +24,13 @@ export interface FaceCrop {
 
 /** Bounding box of interleaved [x, y, …] points (the first `count` points). */
 export function landmarkBox(points: ArrayLike<number>, count = points.length / 2): { x0: number; y0: number; x1: number; y1: number } {
-  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+  let x0 = Infinity,
+    y0 = Infinity,
+    x1 = -Infinity,
+    y1 = -Infinity;
   for (let i = 0; i < count; i++) {
-    const x = points[2 * i], y = points[2 * i + 1];
+    const x = points[2 * i],
+      y = points[2 * i + 1];
     if (x < x0) x0 = x;
     if (x > x1) x1 = x;
     if (y < y0) y0 = y;

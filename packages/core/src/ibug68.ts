@@ -21,12 +21,35 @@ export const IBUG68_OUTER_EYE_CORNERS = [36, 45] as const;
 
 /** The standard 300-W horizontal-flip pairs (0-based); points 8, 27–30, 33, 51, 57, 62, 66 are on the midline. */
 export const IBUG68_MIRROR_PAIRS: ReadonlyArray<readonly [number, number]> = [
-  [0, 16], [1, 15], [2, 14], [3, 13], [4, 12], [5, 11], [6, 10], [7, 9],
-  [17, 26], [18, 25], [19, 24], [20, 23], [21, 22],
-  [31, 35], [32, 34],
-  [36, 45], [37, 44], [38, 43], [39, 42], [40, 47], [41, 46],
-  [48, 54], [49, 53], [50, 52], [55, 59], [56, 58],
-  [60, 64], [61, 63], [65, 67],
+  [0, 16],
+  [1, 15],
+  [2, 14],
+  [3, 13],
+  [4, 12],
+  [5, 11],
+  [6, 10],
+  [7, 9],
+  [17, 26],
+  [18, 25],
+  [19, 24],
+  [20, 23],
+  [21, 22],
+  [31, 35],
+  [32, 34],
+  [36, 45],
+  [37, 44],
+  [38, 43],
+  [39, 42],
+  [40, 47],
+  [41, 46],
+  [48, 54],
+  [49, 53],
+  [50, 52],
+  [55, 59],
+  [56, 58],
+  [60, 64],
+  [61, 63],
+  [65, 67],
 ];
 
 const pad = (k: number) => String(k).padStart(2, "0");
@@ -35,18 +58,47 @@ export const IBUG68_NAMES: readonly string[] = [
   // Brows numbered from the outer end, so that mirror twins share a number.
   ...[1, 2, 3, 4, 5].map((k) => `right-brow-${k}`),
   ...[5, 4, 3, 2, 1].map((k) => `left-brow-${k}`),
-  "nose-bridge-1", "nose-bridge-2", "nose-bridge-3", "nose-tip",
-  "right-nostril-outer", "right-nostril-inner", "nose-base", "left-nostril-inner", "left-nostril-outer",
-  "right-eye-outer", "right-eye-upper-outer", "right-eye-upper-inner",
-  "right-eye-inner", "right-eye-lower-inner", "right-eye-lower-outer",
-  "left-eye-inner", "left-eye-upper-inner", "left-eye-upper-outer",
-  "left-eye-outer", "left-eye-lower-outer", "left-eye-lower-inner",
-  "right-mouth-corner", "outer-upper-lip-right-2", "outer-upper-lip-right-1", "outer-upper-lip-centre",
-  "outer-upper-lip-left-1", "outer-upper-lip-left-2", "left-mouth-corner",
-  "outer-lower-lip-left-2", "outer-lower-lip-left-1", "outer-lower-lip-centre",
-  "outer-lower-lip-right-1", "outer-lower-lip-right-2",
-  "inner-right-mouth-corner", "inner-upper-lip-right", "inner-upper-lip-centre", "inner-upper-lip-left",
-  "inner-left-mouth-corner", "inner-lower-lip-left", "inner-lower-lip-centre", "inner-lower-lip-right",
+  "nose-bridge-1",
+  "nose-bridge-2",
+  "nose-bridge-3",
+  "nose-tip",
+  "right-nostril-outer",
+  "right-nostril-inner",
+  "nose-base",
+  "left-nostril-inner",
+  "left-nostril-outer",
+  "right-eye-outer",
+  "right-eye-upper-outer",
+  "right-eye-upper-inner",
+  "right-eye-inner",
+  "right-eye-lower-inner",
+  "right-eye-lower-outer",
+  "left-eye-inner",
+  "left-eye-upper-inner",
+  "left-eye-upper-outer",
+  "left-eye-outer",
+  "left-eye-lower-outer",
+  "left-eye-lower-inner",
+  "right-mouth-corner",
+  "outer-upper-lip-right-2",
+  "outer-upper-lip-right-1",
+  "outer-upper-lip-centre",
+  "outer-upper-lip-left-1",
+  "outer-upper-lip-left-2",
+  "left-mouth-corner",
+  "outer-lower-lip-left-2",
+  "outer-lower-lip-left-1",
+  "outer-lower-lip-centre",
+  "outer-lower-lip-right-1",
+  "outer-lower-lip-right-2",
+  "inner-right-mouth-corner",
+  "inner-upper-lip-right",
+  "inner-upper-lip-centre",
+  "inner-upper-lip-left",
+  "inner-left-mouth-corner",
+  "inner-lower-lip-left",
+  "inner-lower-lip-centre",
+  "inner-lower-lip-right",
 ];
 
 /**
@@ -95,8 +147,7 @@ export const IBUG68_TEMPLATE = new Float32Array([
 
 function ibug68Groups(): string[] {
   const groups: string[] = [];
-  for (const [name, [from, to]] of Object.entries(IBUG68_GROUP_RANGES))
-    for (let i = from; i <= to; i++) groups[i] = name;
+  for (const [name, [from, to]] of Object.entries(IBUG68_GROUP_RANGES)) for (let i = from; i <= to; i++) groups[i] = name;
   return groups;
 }
 

@@ -45,12 +45,17 @@ export function normaliserOf(gt: ArrayLike<number>, kind: NormKind, label = "sha
     const [a, b] = IBUG68_OUTER_EYE_CORNERS;
     d = Math.hypot(gt[base + 2 * a] - gt[base + 2 * b], gt[base + 2 * a + 1] - gt[base + 2 * b + 1]);
   } else if (kind === "bbox") {
-    let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+    let x0 = Infinity,
+      y0 = Infinity,
+      x1 = -Infinity,
+      y1 = -Infinity;
     for (let i = 0; i < 68; i++) {
       const x = gt[base + 2 * i];
       const y = gt[base + 2 * i + 1];
-      x0 = Math.min(x0, x); x1 = Math.max(x1, x);
-      y0 = Math.min(y0, y); y1 = Math.max(y1, y);
+      x0 = Math.min(x0, x);
+      x1 = Math.max(x1, x);
+      y0 = Math.min(y0, y);
+      y1 = Math.max(y1, y);
     }
     d = Math.sqrt((x1 - x0) * (y1 - y0));
   } else {
@@ -220,6 +225,10 @@ function toList(s: Shapes, points: number, what: string): ArrayLike<number>[] {
     throw new UsageError(`${what} batch of ${flat.length} floats is not a whole number of ${points}-point shapes`);
   const out: ArrayLike<number>[] = [];
   for (let b = 0; b < flat.length; b += 2 * points)
-    out.push(ArrayBuffer.isView(flat) ? (flat as unknown as Float32Array).subarray(b, b + 2 * points) : Array.prototype.slice.call(flat, b, b + 2 * points));
+    out.push(
+      ArrayBuffer.isView(flat)
+        ? (flat as unknown as Float32Array).subarray(b, b + 2 * points)
+        : Array.prototype.slice.call(flat, b, b + 2 * points),
+    );
   return out;
 }

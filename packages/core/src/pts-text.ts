@@ -50,7 +50,12 @@ export function parsePts(text: string, fileName: string): Float32Array {
   if (close >= lines.length || (at(close) === "" && lines.slice(close).every((l) => l.trim() === "")))
     fail(close + 1, `missing "}" after ${n} points`);
   if (at(close) !== "}")
-    fail(close + 1, NUMBER.test(at(close).split(/\s+/)[0] ?? "") ? `more points than n_points (${n}); expected "}"` : `expected "}", got ${show(at(close))}`);
+    fail(
+      close + 1,
+      NUMBER.test(at(close).split(/\s+/)[0] ?? "")
+        ? `more points than n_points (${n}); expected "}"`
+        : `expected "}", got ${show(at(close))}`,
+    );
   for (let i = close + 1; i < lines.length; i++) if (at(i) !== "") fail(i + 1, `unexpected text after "}": ${show(at(i))}`);
   return out;
 }

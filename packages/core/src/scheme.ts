@@ -28,8 +28,7 @@ export function validateScheme(scheme: LandmarkScheme): LandmarkScheme {
   if (typeof scheme.id !== "string" || scheme.id.length === 0) fail("id must be a non-empty string");
   const n = scheme.count;
   if (!Number.isInteger(n) || n <= 0) fail(`count: expected a positive integer, got ${n}`);
-  if (scheme.names !== undefined && scheme.names.length !== n)
-    fail(`names: expected ${n} entries, got ${scheme.names.length}`);
+  if (scheme.names !== undefined && scheme.names.length !== n) fail(`names: expected ${n} entries, got ${scheme.names.length}`);
   if (scheme.groups.length !== n) fail(`groups: expected ${n} entries, got ${scheme.groups.length}`);
   if (!(scheme.mirror instanceof Int32Array)) fail("mirror must be an Int32Array");
   if (scheme.mirror.length !== n) fail(`mirror: expected ${n} entries, got ${scheme.mirror.length}`);
@@ -40,8 +39,7 @@ export function validateScheme(scheme: LandmarkScheme): LandmarkScheme {
     if (scheme.mirror[j] !== i) fail(`mirror[${i}] = ${j} but mirror[${j}] = ${scheme.mirror[j]} (not a pairing)`);
   }
   if (!(scheme.template instanceof Float32Array)) fail("template must be a Float32Array");
-  if (scheme.template.length !== 2 * n)
-    fail(`template: expected ${2 * n} floats (2·count), got ${scheme.template.length}`);
+  if (scheme.template.length !== 2 * n) fail(`template: expected ${2 * n} floats (2·count), got ${scheme.template.length}`);
   for (let k = 0; k < scheme.template.length; k++)
     if (!Number.isFinite(scheme.template[k])) fail(`template[${k}]: not a finite number (${scheme.template[k]})`);
   return scheme;
@@ -52,15 +50,10 @@ export function validateScheme(scheme: LandmarkScheme): LandmarkScheme {
  * `width`: x' = width − x (pixel i covering [i, i+1) goes to [W−1−i, W−i)), and point i of the output is
  * the flipped point mirror[i] of the input, so a left eye corner stays a left eye corner.
  */
-export function mirrorShape(
-  shape: Float32Array,
-  mirror: LandmarkScheme | Int32Array,
-  width: number,
-): Float32Array {
+export function mirrorShape(shape: Float32Array, mirror: LandmarkScheme | Int32Array, width: number): Float32Array {
   const m = mirror instanceof Int32Array ? mirror : mirror.mirror;
   const n = m.length;
-  if (shape.length % (2 * n) !== 0)
-    throw new UsageError(`mirrorShape: shape length ${shape.length} is not a multiple of 2·${n}`);
+  if (shape.length % (2 * n) !== 0) throw new UsageError(`mirrorShape: shape length ${shape.length} is not a multiple of 2·${n}`);
   const out = new Float32Array(shape.length);
   for (let base = 0; base < shape.length; base += 2 * n) {
     for (let i = 0; i < n; i++) {

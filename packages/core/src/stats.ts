@@ -55,8 +55,7 @@ export interface PairedTTest {
 }
 
 function differences(a: ArrayLike<number>, b: ArrayLike<number>): Float64Array {
-  if (a.length !== b.length)
-    throw new UsageError(`paired test needs the same images for both models: ${a.length} vs ${b.length} values`);
+  if (a.length !== b.length) throw new UsageError(`paired test needs the same images for both models: ${a.length} vs ${b.length} values`);
   return Float64Array.from({ length: a.length }, (_, i) => a[i] - b[i]);
 }
 
@@ -95,7 +94,7 @@ export function wilcoxonSignedRank(a: ArrayLike<number>, b: ArrayLike<number>): 
   const order = d.map((v, i) => [Math.abs(v), i] as const).sort((x, y) => x[0] - y[0]);
   const rank = new Float64Array(n);
   let tieTerm = 0;
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     let j = i;
     while (j + 1 < n && order[j + 1][0] === order[i][0]) j++;
     const r = (i + j + 2) / 2;

@@ -14,11 +14,7 @@ export interface NearestSubsetOptions {
  * For each point of `ibug` (usually iBug68), the index of the closest `dense` point (Euclidean distance
  * between the two templates, which must come from one frame). Two iBug points may map to one dense point.
  */
-export function nearestSubset(
-  dense: LandmarkScheme,
-  ibug: LandmarkScheme,
-  options: NearestSubsetOptions = {},
-): Int32Array {
+export function nearestSubset(dense: LandmarkScheme, ibug: LandmarkScheme, options: NearestSubsetOptions = {}): Int32Array {
   return nearestSubsetWithDistances(dense, ibug, options).indices;
 }
 
@@ -89,8 +85,7 @@ export const SubsetTableSchema = z
   .superRefine((t, ctx) => {
     if (t.denseCount !== undefined)
       t.indices.forEach((v, i) => {
-        if (v >= t.denseCount!)
-          ctx.addIssue({ code: "custom", path: ["indices", i], message: `index ${v} ≥ denseCount ${t.denseCount}` });
+        if (v >= t.denseCount!) ctx.addIssue({ code: "custom", path: ["indices", i], message: `index ${v} ≥ denseCount ${t.denseCount}` });
       });
     if (t.distances && t.distances.length !== t.indices.length)
       ctx.addIssue({ code: "custom", path: ["distances"], message: `expected ${t.indices.length} entries, got ${t.distances.length}` });

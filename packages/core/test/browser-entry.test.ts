@@ -28,7 +28,18 @@ describe("@lml/core/browser", () => {
   it("exports the same browser-safe API as the main entry", async () => {
     const browser = await import("../src/browser");
     const main = await import("../src");
-    for (const name of ["IBUG68", "evaluateShapes", "comparePaired", "parseGridSpec", "expandGrid", "parsePts", "nearestSubset", "REGIMES", "RunConfigSchema", "assertModelConfig"])
+    for (const name of [
+      "IBUG68",
+      "evaluateShapes",
+      "comparePaired",
+      "parseGridSpec",
+      "expandGrid",
+      "parsePts",
+      "nearestSubset",
+      "REGIMES",
+      "RunConfigSchema",
+      "assertModelConfig",
+    ])
       expect((browser as Record<string, unknown>)[name]).toBe((main as Record<string, unknown>)[name]);
   });
 });

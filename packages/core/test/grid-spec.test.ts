@@ -61,30 +61,106 @@ describe("grid specs", () => {
   const head = "name: g\nmethod: grid\n";
   const withRegime = "defaults: { regime: synthetic-only }\n";
   it.each<[string, string, string | RegExp]>([
-    ["a string where a number goes", head + "parameters:\n  train.lr: { values: [0.1, 0.01, fast] }\n" + withRegime, 'g.yaml: parameters.train.lr.values[2]: expected number, got "fast"'],
+    [
+      "a string where a number goes",
+      head + "parameters:\n  train.lr: { values: [0.1, 0.01, fast] }\n" + withRegime,
+      'g.yaml: parameters.train.lr.values[2]: expected number, got "fast"',
+    ],
     ["a float seed", head + "parameters:\n  seed: [1, 2.5]\n" + withRegime, "g.yaml: parameters.seed[1]: expected int, got 2.5"],
-    ["a value out of range", head + "parameters:\n  model.inputSize: { values: [64, 1024] }\n" + withRegime, "g.yaml: parameters.model.inputSize.values[1]: must be ≤ 512, got 1024"],
-    ["a bad literal", head + "parameters:\n  model.inputChannels: [1, 2]\n" + withRegime, "g.yaml: parameters.model.inputChannels[1]: expected 1 or 3, got 2"],
-    ["an unknown regime", head + "parameters:\n  regime: [synthetic-only, magic]\n", 'g.yaml: parameters.regime[1]: expected "synthetic-only" or "syn-real-label-adaptation" or "uda-discriminator" or "supervised-real", got "magic"'],
-    ["an unknown parameter path", head + "parameters:\n  train.learningRate: [0.1]\n" + withRegime, 'g.yaml: parameters.train.learningRate: unknown RunConfig field "train.learningRate"'],
-    ["a path through a leaf", head + "parameters:\n  train.lr.x: [0.1]\n" + withRegime, 'g.yaml: parameters.train.lr.x: unknown RunConfig field "train.lr.x"'],
-    ["an unknown real-data source", head + "parameters:\n  data.real: [{ source: kaggle }]\n" + withRegime, 'g.yaml: parameters.data.real[0].source: expected "proxy-real" or "300w", got "kaggle"'],
-    ["a 300w source without dir", head + "parameters:\n  data.real: [{ source: 300w }]\n" + withRegime, "g.yaml: parameters.data.real[0].dir: expected string, got nothing"],
-    ["an empty value list", head + "parameters:\n  seed: { values: [] }\n" + withRegime, "g.yaml: parameters.seed.values: list at least one value"],
-    ["a duplicate value", head + "parameters:\n  seed: [1, 2, 1]\n" + withRegime, "g.yaml: parameters.seed[2]: duplicate of parameters.seed[0] (1)"],
-    ["overlapping paths", head + "parameters:\n  train: [{}]\n  train.lr: [0.1]\n" + withRegime, "g.yaml: parameters.train.lr: overlaps parameters.train"],
-    ["no regime anywhere", head + "parameters:\n  seed: [1]\n", "g.yaml: parameters.regime: no regime given (add it to parameters or defaults)"],
-    ["a bad default", head + "parameters:\n  seed: [1]\ndefaults: { regime: synthetic-only, train: { lr: -1 } }\n", "g.yaml: defaults.train.lr: must be > 0, got -1"],
-    ["an unknown default", head + "parameters:\n  seed: [1]\ndefaults: { regime: synthetic-only, train: { epoch: 3 } }\n", 'g.yaml: defaults.train.epoch: unknown RunConfig field "train.epoch"'],
-    ["another method", "name: g\nmethod: random\nparameters: { seed: [1] }\n" + withRegime, 'g.yaml: method: expected "grid", got "random"'],
+    [
+      "a value out of range",
+      head + "parameters:\n  model.inputSize: { values: [64, 1024] }\n" + withRegime,
+      "g.yaml: parameters.model.inputSize.values[1]: must be ≤ 512, got 1024",
+    ],
+    [
+      "a bad literal",
+      head + "parameters:\n  model.inputChannels: [1, 2]\n" + withRegime,
+      "g.yaml: parameters.model.inputChannels[1]: expected 1 or 3, got 2",
+    ],
+    [
+      "an unknown regime",
+      head + "parameters:\n  regime: [synthetic-only, magic]\n",
+      'g.yaml: parameters.regime[1]: expected "synthetic-only" or "syn-real-label-adaptation" or "uda-discriminator" or "supervised-real", got "magic"',
+    ],
+    [
+      "an unknown parameter path",
+      head + "parameters:\n  train.learningRate: [0.1]\n" + withRegime,
+      'g.yaml: parameters.train.learningRate: unknown RunConfig field "train.learningRate"',
+    ],
+    [
+      "a path through a leaf",
+      head + "parameters:\n  train.lr.x: [0.1]\n" + withRegime,
+      'g.yaml: parameters.train.lr.x: unknown RunConfig field "train.lr.x"',
+    ],
+    [
+      "an unknown real-data source",
+      head + "parameters:\n  data.real: [{ source: kaggle }]\n" + withRegime,
+      'g.yaml: parameters.data.real[0].source: expected "proxy-real" or "300w", got "kaggle"',
+    ],
+    [
+      "a 300w source without dir",
+      head + "parameters:\n  data.real: [{ source: 300w }]\n" + withRegime,
+      "g.yaml: parameters.data.real[0].dir: expected string, got nothing",
+    ],
+    [
+      "an empty value list",
+      head + "parameters:\n  seed: { values: [] }\n" + withRegime,
+      "g.yaml: parameters.seed.values: list at least one value",
+    ],
+    [
+      "a duplicate value",
+      head + "parameters:\n  seed: [1, 2, 1]\n" + withRegime,
+      "g.yaml: parameters.seed[2]: duplicate of parameters.seed[0] (1)",
+    ],
+    [
+      "overlapping paths",
+      head + "parameters:\n  train: [{}]\n  train.lr: [0.1]\n" + withRegime,
+      "g.yaml: parameters.train.lr: overlaps parameters.train",
+    ],
+    [
+      "no regime anywhere",
+      head + "parameters:\n  seed: [1]\n",
+      "g.yaml: parameters.regime: no regime given (add it to parameters or defaults)",
+    ],
+    [
+      "a bad default",
+      head + "parameters:\n  seed: [1]\ndefaults: { regime: synthetic-only, train: { lr: -1 } }\n",
+      "g.yaml: defaults.train.lr: must be > 0, got -1",
+    ],
+    [
+      "an unknown default",
+      head + "parameters:\n  seed: [1]\ndefaults: { regime: synthetic-only, train: { epoch: 3 } }\n",
+      'g.yaml: defaults.train.epoch: unknown RunConfig field "train.epoch"',
+    ],
+    [
+      "another method",
+      "name: g\nmethod: random\nparameters: { seed: [1] }\n" + withRegime,
+      'g.yaml: method: expected "grid", got "random"',
+    ],
     ["no name", "method: grid\nparameters: { seed: [1] }\n" + withRegime, "g.yaml: name: expected string, got nothing"],
     ["an unknown top-level field", head + "parameters: { seed: [1] }\nworkers: 3\n" + withRegime, "g.yaml: workers: unknown field"],
-    ["a malformed parameter", head + "parameters:\n  seed: { vals: [1] }\n" + withRegime, "g.yaml: parameters.seed: expected a list of values, { values: [...] } or { value: ... }, got {\"vals\":[1]}"],
-    ["an inconsistent model in a cell", head + "parameters:\n  model.depth: [2, 4]\ndefaults: { regime: synthetic-only, model: { heatmapSize: 8 } }\n", "g.yaml: cell 1 (model.depth=4): model.heatmapSize: 8 must be divisible by 2^model.depth = 16 (model.depth: 4)"],
-    ["an inconsistent model in the defaults", head + "parameters:\n  seed: [1]\ndefaults: { regime: synthetic-only, model: { heatmapSize: 8, depth: 4 } }\n", "g.yaml: cell 0 (seed=1): model.heatmapSize: 8 must be divisible by 2^model.depth = 16 (model.depth: 4)"],
+    [
+      "a malformed parameter",
+      head + "parameters:\n  seed: { vals: [1] }\n" + withRegime,
+      'g.yaml: parameters.seed: expected a list of values, { values: [...] } or { value: ... }, got {"vals":[1]}',
+    ],
+    [
+      "an inconsistent model in a cell",
+      head + "parameters:\n  model.depth: [2, 4]\ndefaults: { regime: synthetic-only, model: { heatmapSize: 8 } }\n",
+      "g.yaml: cell 1 (model.depth=4): model.heatmapSize: 8 must be divisible by 2^model.depth = 16 (model.depth: 4)",
+    ],
+    [
+      "an inconsistent model in the defaults",
+      head + "parameters:\n  seed: [1]\ndefaults: { regime: synthetic-only, model: { heatmapSize: 8, depth: 4 } }\n",
+      "g.yaml: cell 0 (seed=1): model.heatmapSize: 8 must be divisible by 2^model.depth = 16 (model.depth: 4)",
+    ],
     ["a top-level list", "- 1\n- 2\n", "g.yaml: expected a mapping at the top level, got [1,2]"],
     ["broken YAML", "name: g\nparameters: { seed: [1, 2\n", /^g\.yaml:\d+:\d+: not valid YAML\/JSON: \S/],
-    ["a duplicate key", head + "parameters: { seed: [1] }\nname: h\n" + withRegime, /^g\.yaml:4:1: not valid YAML\/JSON: Map keys must be unique$/],
+    [
+      "a duplicate key",
+      head + "parameters: { seed: [1] }\nname: h\n" + withRegime,
+      /^g\.yaml:4:1: not valid YAML\/JSON: Map keys must be unique$/,
+    ],
   ])("rejects %s, naming the field and value", (_, text, message) => {
     const call = () => expandGrid(parseGridSpec(text, "g.yaml"), "g.yaml");
     expect(call).toThrow(UsageError);
@@ -102,8 +178,8 @@ describe("grid specs", () => {
   });
 
   it("validates already-parsed objects (the dashboard's path) the same way", () => {
-    expect(() => validateGridSpec({ name: "x", method: "grid", parameters: { "train.lr": ["fast"] }, defaults: { regime: "synthetic-only" } }, "form")).toThrow(
-      'form: parameters.train.lr[0]: expected number, got "fast"',
-    );
+    expect(() =>
+      validateGridSpec({ name: "x", method: "grid", parameters: { "train.lr": ["fast"] }, defaults: { regime: "synthetic-only" } }, "form"),
+    ).toThrow('form: parameters.train.lr[0]: expected number, got "fast"');
   });
 });

@@ -8,7 +8,14 @@ import { UsageError, aucAt, cedCurve, evaluateShapes, failureRate, nme, normalis
  */
 function handGt(): Float32Array {
   const g = new Float32Array(136).fill(5);
-  const eye: [number, number][] = [[-1, 0], [-0.5, -0.5], [0.5, -0.5], [1, 0], [0.5, 0.5], [-0.5, 0.5]];
+  const eye: [number, number][] = [
+    [-1, 0],
+    [-0.5, -0.5],
+    [0.5, -0.5],
+    [1, 0],
+    [0.5, 0.5],
+    [-0.5, 0.5],
+  ];
   eye.forEach(([x, y], k) => {
     g.set([x, y], 2 * (36 + k));
     g.set([x + 10, y], 2 * (42 + k));
@@ -21,7 +28,8 @@ function handGt(): Float32Array {
 /** GT with point 0 moved by (3,4) (error 5) and point 1 by (0,6) (error 6): 11 px of error in total. */
 function handPred(): Float32Array {
   const p = handGt();
-  p[0] += 3; p[1] += 4;
+  p[0] += 3;
+  p[1] += 4;
   p[3] += 6;
   return p;
 }
@@ -138,7 +146,9 @@ describe("evaluateShapes", () => {
     expect(r.auc10).toBeCloseTo((10 - img0 + 10 - img1) / 20, 6);
     expect(r.cedX).toHaveLength(r.cedY.length);
     // The same data as one flat batch gives the same result.
-    const flat = evaluateShapes(Float32Array.from([...handPred(), ...p2]), Float32Array.from([...handGt(), ...g2]), { norm: "inter-pupil" });
+    const flat = evaluateShapes(Float32Array.from([...handPred(), ...p2]), Float32Array.from([...handGt(), ...g2]), {
+      norm: "inter-pupil",
+    });
     expect(flat.perImage).toEqual(r.perImage);
   });
 
@@ -159,12 +169,32 @@ describe("evaluateShapes", () => {
 
   it.each<[string, () => unknown, RegExp]>([
     ["count mismatch", () => evaluateShapes([handPred()], [handGt(), handGt()], { norm: "bbox" }), /1 predictions but 2 GT shapes/],
-    ["point mismatch", () => evaluateShapes([new Float32Array(6)], [new Float32Array(8)], { norm: { name: "n", perImage: [1] } }), /image 0: prediction has 3 points, GT has 4/],
-    ["non-finite prediction", () => evaluateShapes([handPred().fill(NaN, 10, 11)], [handGt()], { norm: "bbox", labels: ["a.pts"] }), /a\.pts: predicted point 5 is not finite/],
-    ["degenerate supplied normaliser", () => evaluateShapes([new Float32Array(2)], [new Float32Array(2)], { norm: { name: "io", perImage: [0] } }), /image 0: degenerate io normaliser \(0\)/],
-    ["normaliser count", () => evaluateShapes([new Float32Array(2)], [new Float32Array(2)], { norm: { name: "io", perImage: [1, 2] } }), /2 normalisers for 1 images/],
+    [
+      "point mismatch",
+      () => evaluateShapes([new Float32Array(6)], [new Float32Array(8)], { norm: { name: "n", perImage: [1] } }),
+      /image 0: prediction has 3 points, GT has 4/,
+    ],
+    [
+      "non-finite prediction",
+      () => evaluateShapes([handPred().fill(NaN, 10, 11)], [handGt()], { norm: "bbox", labels: ["a.pts"] }),
+      /a\.pts: predicted point 5 is not finite/,
+    ],
+    [
+      "degenerate supplied normaliser",
+      () => evaluateShapes([new Float32Array(2)], [new Float32Array(2)], { norm: { name: "io", perImage: [0] } }),
+      /image 0: degenerate io normaliser \(0\)/,
+    ],
+    [
+      "normaliser count",
+      () => evaluateShapes([new Float32Array(2)], [new Float32Array(2)], { norm: { name: "io", perImage: [1, 2] } }),
+      /2 normalisers for 1 images/,
+    ],
     ["empty", () => evaluateShapes([], [], { norm: "bbox" }), /no images/],
-    ["ragged flat batch", () => evaluateShapes(new Float32Array(100), new Float32Array(100), { norm: "bbox" }), /not a whole number of 68-point shapes/],
+    [
+      "ragged flat batch",
+      () => evaluateShapes(new Float32Array(100), new Float32Array(100), { norm: "bbox" }),
+      /not a whole number of 68-point shapes/,
+    ],
   ])("rejects %s", (_, call, message) => {
     expect(call).toThrow(UsageError);
     expect(call).toThrow(message);

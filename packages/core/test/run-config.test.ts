@@ -21,7 +21,9 @@ function rejection(input: RunConfigInput): string {
 describe("RunConfig cross-field model rules", () => {
   it("accepts the defaults and the seed study's model", () => {
     expect(rejection({ regime: "synthetic-only" })).toBe("accepted");
-    expect(rejection({ regime: "synthetic-only", model: { inputSize: 64, stacks: 2, channels: 64, depth: 2, heatmapSize: 8 } })).toBe("accepted");
+    expect(rejection({ regime: "synthetic-only", model: { inputSize: 64, stacks: 2, channels: 64, depth: 2, heatmapSize: 8 } })).toBe(
+      "accepted",
+    );
     expect(rejection({ regime: "synthetic-only", model: { inputSize: 96, heatmapSize: 24, depth: 3 } })).toBe("accepted");
   });
 
@@ -35,7 +37,9 @@ describe("RunConfig cross-field model rules", () => {
     expect(rejection({ regime: "synthetic-only", model: { inputSize: 96, heatmapSize: 16 } })).toBe(
       "model.heatmapSize: 16 must be model.inputSize = 96 divided by a power of two (1, 2, 4, …), since the stem halves the input down to the heatmap (model.inputSize / model.heatmapSize = 6)",
     );
-    expect(rejection({ regime: "synthetic-only", model: { inputSize: 32, heatmapSize: 64, depth: 1 } })).toMatch(/^model\.heatmapSize: 64 must be model\.inputSize = 32 divided/);
+    expect(rejection({ regime: "synthetic-only", model: { inputSize: 32, heatmapSize: 64, depth: 1 } })).toMatch(
+      /^model\.heatmapSize: 64 must be model\.inputSize = 32 divided/,
+    );
   });
 
   it("rejects an odd channel count (the bottleneck halves it)", () => {
@@ -56,16 +60,20 @@ describe("RunConfig cross-field model rules", () => {
 
 describe("RunConfig bounds", () => {
   it("keeps the step count inside Run.step's integer column", () => {
-    const ok: RunConfigInput = { regime: "synthetic-only", data: { syntheticTrain: 1600 }, train: { batchSize: 16, epochs: Math.floor(DB_INT_MAX / 100) } };
+    const ok: RunConfigInput = {
+      regime: "synthetic-only",
+      data: { syntheticTrain: 1600 },
+      train: { batchSize: 16, epochs: Math.floor(DB_INT_MAX / 100) },
+    };
     expect(rejection(ok)).toBe("accepted");
     expect(plannedSteps(RunConfigSchema.parse(ok))).toBeLessThanOrEqual(DB_INT_MAX);
     expect(rejection({ ...ok, train: { batchSize: 16, epochs: Math.floor(DB_INT_MAX / 100) + 1 } })).toBe(
       `train.epochs: 21474837 epochs of 100 steps (data.syntheticTrain / train.batchSize) make 2147483700 steps, more than ${DB_INT_MAX} (Run.step is a 32-bit integer column)`,
     );
     // supervised-real's epochs run over the real training split.
-    expect(rejection({ regime: "supervised-real", data: { realTrain: 3200, syntheticTrain: 1 }, train: { batchSize: 16, epochs: 20_000_000 } })).toMatch(
-      /^train\.epochs: .*\(data\.realTrain \/ train\.batchSize\) make 4000000000 steps/,
-    );
+    expect(
+      rejection({ regime: "supervised-real", data: { realTrain: 3200, syntheticTrain: 1 }, train: { batchSize: 16, epochs: 20_000_000 } }),
+    ).toMatch(/^train\.epochs: .*\(data\.realTrain \/ train\.batchSize\) make 4000000000 steps/);
   });
 
   it("keeps every rendered split inside one buffer", () => {
@@ -74,12 +82,22 @@ describe("RunConfig bounds", () => {
     );
     // A 300-W folder is read face by face, so realTrain only limits how many are taken.
     const real = { source: "300w" as const, dir: "/data/300w" };
-    expect(rejection({ regime: "supervised-real", model: { inputSize: 512, heatmapSize: 128 }, data: { realTrain: 10_000, syntheticTrain: 10, syntheticTest: 10, real } })).toBe("accepted");
+    expect(
+      rejection({
+        regime: "supervised-real",
+        model: { inputSize: 512, heatmapSize: 128 },
+        data: { realTrain: 10_000, syntheticTrain: 10, syntheticTest: 10, real },
+      }),
+    ).toBe("accepted");
   });
 
   it("requires a 300-W folder that names something, and counts that fit an integer column", () => {
-    expect(rejection({ regime: "supervised-real", data: { real: { source: "300w", dir: " " } } })).toBe("data.real.dir: must name a file or folder");
-    expect(rejection({ regime: "supervised-real", data: { real: { source: "300w", dir: "" } } })).toBe("data.real.dir: must name a file or folder");
+    expect(rejection({ regime: "supervised-real", data: { real: { source: "300w", dir: " " } } })).toBe(
+      "data.real.dir: must name a file or folder",
+    );
+    expect(rejection({ regime: "supervised-real", data: { real: { source: "300w", dir: "" } } })).toBe(
+      "data.real.dir: must name a file or folder",
+    );
     expect(rejection({ regime: "synthetic-only", data: { syntheticTest: DB_INT_MAX + 1 } })).toMatch(/^data\.syntheticTest: Too big/);
     expect(rejection({ regime: "synthetic-only", seed: DB_INT_MAX + 1 })).toMatch(/^seed: Too big/);
   });
@@ -94,7 +112,10 @@ describe("RunConfig knobs", () => {
 
   it("takes the label-transfer width from eval.mlpHidden unless given (configs from before the knob)", () => {
     expect(RunConfigSchema.parse({ regime: "syn-real-label-adaptation", eval: { mlpHidden: 64 } }).train.transferHidden).toBe(64);
-    expect(RunConfigSchema.parse({ regime: "syn-real-label-adaptation", eval: { mlpHidden: 64 }, train: { transferHidden: 128 } }).train.transferHidden).toBe(128);
+    expect(
+      RunConfigSchema.parse({ regime: "syn-real-label-adaptation", eval: { mlpHidden: 64 }, train: { transferHidden: 128 } }).train
+        .transferHidden,
+    ).toBe(128);
     const c = RunConfigSchema.parse({ regime: "syn-real-label-adaptation", eval: { mlpHidden: 64 } });
     expect(RunConfigSchema.parse(c)).toEqual(c); // parsing a parsed config changes nothing
   });
@@ -102,7 +123,11 @@ describe("RunConfig knobs", () => {
 
 describe("parseRunConfig", () => {
   it("fills the defaults, and names the file, field and value of bad input in a UsageError", () => {
-    expect(parseRunConfig({ regime: "supervised-real", seed: 4 }, "run.yaml")).toMatchObject({ regime: "supervised-real", seed: 4, model: { depth: 2 } });
+    expect(parseRunConfig({ regime: "supervised-real", seed: 4 }, "run.yaml")).toMatchObject({
+      regime: "supervised-real",
+      seed: 4,
+      model: { depth: 2 },
+    });
     const bad = () => parseRunConfig({ regime: "supervised-real", train: { lr: "fast" } }, "run.yaml");
     expect(bad).toThrow(UsageError);
     expect(bad).toThrow('run.yaml: train.lr: expected number, got "fast"');

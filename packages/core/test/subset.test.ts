@@ -41,7 +41,13 @@ describe("nearestSubset", () => {
       mirror: Int32Array.from([0, 1]),
       template: Float32Array.from([0, 0, 10, 10]),
     };
-    const ibug: LandmarkScheme = { id: "i1", count: 1, groups: ["eyes"], mirror: Int32Array.from([0]), template: Float32Array.from([0.1, 0]) };
+    const ibug: LandmarkScheme = {
+      id: "i1",
+      count: 1,
+      groups: ["eyes"],
+      mirror: Int32Array.from([0]),
+      template: Float32Array.from([0.1, 0]),
+    };
     expect(nearestSubset(dense, ibug)[0]).toBe(0);
     expect(nearestSubset(dense, ibug, { sameGroup: true })[0]).toBe(1);
   });

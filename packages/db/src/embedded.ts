@@ -55,7 +55,9 @@ function acquireFolderLock(dataDir: string, url: () => string): { write(): void;
     const [pidText, owner] = readFileSync(lock, "utf8").split("\n");
     const pid = Number(pidText);
     if (pid && pid !== process.pid && isAlive(pid)) {
-      throw new Error(`PGlite data folder ${dataDir} is already served by process ${pid}${owner ? ` at ${owner}` : ""}; connect to it instead`);
+      throw new Error(
+        `PGlite data folder ${dataDir} is already served by process ${pid}${owner ? ` at ${owner}` : ""}; connect to it instead`,
+      );
     }
     writeFileSync(lock, `${process.pid}\n`);
   }

@@ -6,14 +6,7 @@ export { connectDatabase, createPrismaClient, probeDatabase, PrismaClient } from
 export type { ClientOptions, Database, DbKind, ProbeResult } from "./client";
 export { Prisma, RunStatus } from "./generated/prisma/client";
 export type { Artifact, Evaluation, Grid, MetricPoint, Run, Worker } from "./generated/prisma/client";
-export {
-  DEFAULT_EMBEDDED_PORT,
-  DatabaseUrlError,
-  embeddedPort,
-  embeddedUrl,
-  redactUrl,
-  resolveDatabaseUrl,
-} from "./url";
+export { DEFAULT_EMBEDDED_PORT, DatabaseUrlError, embeddedPort, embeddedUrl, redactUrl, resolveDatabaseUrl } from "./url";
 export { defaultDataDir, startEmbeddedServer } from "./embedded";
 export type { EmbeddedServer, EmbeddedServerOptions } from "./embedded";
 export { checksum, migrate, migrationState, migrationsDir, readMigrationFiles } from "./migrate";

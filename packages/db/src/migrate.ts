@@ -50,7 +50,8 @@ export function migrationsDir(env: NodeJS.ProcessEnv = process.env): string {
     if (dirname(dir) === dir) break;
   }
   const found = candidates.find((c) => existsSync(c) && statSync(c).isDirectory());
-  if (!found) throw new Error(`cannot find prisma/migrations (looked in ${candidates[0]} and above ${process.cwd()}); set LML_MIGRATIONS_DIR`);
+  if (!found)
+    throw new Error(`cannot find prisma/migrations (looked in ${candidates[0]} and above ${process.cwd()}); set LML_MIGRATIONS_DIR`);
   return found;
 }
 
@@ -149,7 +150,9 @@ export async function migrate(
         // Re-read under the lock: another migrator may have applied it meanwhile.
         const state = compareMigrations(files, await readAppliedMigrations(query));
         if (state.failed.length) {
-          throw new Error(`migration ${state.failed.join(", ")} failed earlier and is marked unfinished in _prisma_migrations; fix it by hand`);
+          throw new Error(
+            `migration ${state.failed.join(", ")} failed earlier and is marked unfinished in _prisma_migrations; fix it by hand`,
+          );
         }
         if (!state.pending.includes(file.name)) {
           await client.query("COMMIT");
@@ -179,4 +182,3 @@ export async function migrate(
     await client.end().catch(() => {});
   }
 }
-

@@ -138,9 +138,10 @@ export function describeEachDatabase(name: string, body: (db: () => TestDatabase
         console.warn(`[@lml/db/testing] ${target.skip}`);
         warned = true;
       }
-      describe.skip(`${name} [${target.kind}: ${target.skip}]`, () => body(() => {
-        throw new Error(target.skip);
-      }, target));
+      describe.skip(`${name} [${target.kind}: ${target.skip}]`, () =>
+        body(() => {
+          throw new Error(target.skip);
+        }, target));
       continue;
     }
     describe(`${name} [${target.kind}]`, () => {

@@ -4,7 +4,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectDatabase, getArtifact, getRun, listGrids, migrate, putArtifact, startEmbeddedServer, submitGrid, type EmbeddedServer } from "../src/index";
+import {
+  connectDatabase,
+  getArtifact,
+  getRun,
+  listGrids,
+  migrate,
+  putArtifact,
+  startEmbeddedServer,
+  submitGrid,
+  type EmbeddedServer,
+} from "../src/index";
 
 const run = promisify(execFile);
 const fixture = join(import.meta.dirname, "fixtures", "client-process.ts");
@@ -31,9 +41,7 @@ describe("embedded PGlite server", () => {
 
   it("serves two client processes writing at the same time", async () => {
     const started = Date.now();
-    const [a, b] = await Promise.all(
-      ["alpha", "beta"].map((tag) => run(tsx, [fixture, server.url, tag, "8"], { timeout: 90_000 })),
-    );
+    const [a, b] = await Promise.all(["alpha", "beta"].map((tag) => run(tsx, [fixture, server.url, tag, "8"], { timeout: 90_000 })));
     const outA = JSON.parse(a!.stdout.trim().split("\n").pop()!);
     const outB = JSON.parse(b!.stdout.trim().split("\n").pop()!);
     expect(outA.kind).toBe("pglite");
@@ -58,7 +66,9 @@ describe("embedded PGlite server", () => {
     const writer = await connectDatabase(server.url);
     const reader = await connectDatabase(server.url);
     try {
-      const grid = await submitGrid(writer.prisma, { name: "big-artifacts" }, null, { cells: [{ name: "r", config: { regime: "synthetic-only" } }] });
+      const grid = await submitGrid(writer.prisma, { name: "big-artifacts" }, null, {
+        cells: [{ name: "r", config: { regime: "synthetic-only" } }],
+      });
       const { id: runId } = await writer.prisma.run.findFirstOrThrow({ where: { gridId: grid.id } });
       const bytes = new Uint8Array(4_000_000).map((_, i) => i % 251);
       let done = false;

@@ -44,7 +44,10 @@ describeEachDatabase("migrations", (db) => {
     expect(healthy).toMatchObject({ ok: true, db: { reachable: true, kind: db().kind }, migrations: { pending: [], upToDate: true } });
     expect(healthy.db.url).toBe(db().url);
 
-    addMigration("29990101000000_add_run_tags", `ALTER TABLE "Run" ADD COLUMN "tags" TEXT[] NOT NULL DEFAULT '{}';\nCREATE INDEX "Run_tags_idx" ON "Run" USING GIN ("tags");\n`);
+    addMigration(
+      "29990101000000_add_run_tags",
+      `ALTER TABLE "Run" ADD COLUMN "tags" TEXT[] NOT NULL DEFAULT '{}';\nCREATE INDEX "Run_tags_idx" ON "Run" USING GIN ("tags");\n`,
+    );
     const behind = await getHealth(db().prisma, { migrationsDir: dir });
     expect(behind.ok).toBe(false);
     expect(behind.migrations).toMatchObject({ pending: ["29990101000000_add_run_tags"], upToDate: false });
@@ -64,7 +67,9 @@ describeEachDatabase("migrations", (db) => {
     // Neither the table nor a _prisma_migrations row survived.
     const [half] = await db().prisma.$queryRawUnsafe<{ t: string | null }[]>(`SELECT to_regclass('"Half"')::text AS t`);
     expect(half!.t).toBeNull();
-    const rows = await db().prisma.$queryRawUnsafe<unknown[]>(`SELECT 1 FROM "_prisma_migrations" WHERE migration_name = '29990102000000_broken'`);
+    const rows = await db().prisma.$queryRawUnsafe<unknown[]>(
+      `SELECT 1 FROM "_prisma_migrations" WHERE migration_name = '29990102000000_broken'`,
+    );
     expect(rows).toEqual([]);
     rmSync(join(dir, "29990102000000_broken"), { recursive: true });
   });

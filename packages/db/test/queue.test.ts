@@ -81,7 +81,9 @@ describeEachDatabase("queue lifecycle", (db) => {
     const done = await completeRun(prisma, { runId: first!.id, workerId: "w1", attempt: 1, evaluations: [evaluation("common")], steps: 7 });
     expect(done).toEqual({ written: true });
     // A retry (the first commit's answer was lost) and a stranger both write nothing.
-    expect(await completeRun(prisma, { runId: first!.id, workerId: "w1", attempt: 1, evaluations: [evaluation("common", 9)] })).toMatchObject({
+    expect(
+      await completeRun(prisma, { runId: first!.id, workerId: "w1", attempt: 1, evaluations: [evaluation("common", 9)] }),
+    ).toMatchObject({
       written: false,
       reason: "already-succeeded",
     });
@@ -100,7 +102,10 @@ describeEachDatabase("queue lifecycle", (db) => {
     await cancelAllQueued(prisma);
     await grid(1);
     const run = (await claimNextRun(prisma, "w1", 10_000))!;
-    expect(await renewLease(prisma, run.id, "w1", 10_000, { step: 4, totalSteps: 10, progress: 0.4 })).toEqual({ owned: true, cancelRequested: false });
+    expect(await renewLease(prisma, run.id, "w1", 10_000, { step: 4, totalSteps: 10, progress: 0.4 })).toEqual({
+      owned: true,
+      cancelRequested: false,
+    });
     expect(await renewLease(prisma, run.id, "w2", 10_000)).toEqual({ owned: false, cancelRequested: false });
     expect(await saveCheckpoint(prisma, run.id, "w1", { step: 4, bytes: new Uint8Array([4, 2]) })).toBe(true);
     expect(await saveCheckpoint(prisma, run.id, "w2", { step: 9, bytes: new Uint8Array([9]) })).toBe(false);
@@ -199,7 +204,12 @@ describePg(`queue concurrency [postgres${postgres.skip ? `: ${postgres.skip}` : 
             const run = await claimNextRun(prisma, `w${w}`, 30_000);
             if (!run) return mine;
             mine.push(run.id);
-            const res = await completeRun(prisma, { runId: run.id, workerId: `w${w}`, attempt: run.attempt, evaluations: [evaluation("common")] });
+            const res = await completeRun(prisma, {
+              runId: run.id,
+              workerId: `w${w}`,
+              attempt: run.attempt,
+              evaluations: [evaluation("common")],
+            });
             expect(res.written).toBe(true);
           }
         }),

@@ -51,14 +51,22 @@ describeEachDatabase("repositories", (db) => {
   it("round-trips a grid, its runs, curves, evaluations and artifacts", async () => {
     const { prisma } = db();
     const spec = { name: "ablation-a", priority: 5 };
-    const grid = await gridWithRuns(prisma, "ablation-a", [
-      { name: "synthetic_s1", config: { regime: "synthetic-only", seed: 1, train: { lr: 1e-3 } } },
-      { name: "mixed_s1", config: { regime: "syn-real-label-adaptation", seed: 1, train: { lr: 1e-3 } } },
-    ], { priority: 5 });
+    const grid = await gridWithRuns(
+      prisma,
+      "ablation-a",
+      [
+        { name: "synthetic_s1", config: { regime: "synthetic-only", seed: 1, train: { lr: 1e-3 } } },
+        { name: "mixed_s1", config: { regime: "syn-real-label-adaptation", seed: 1, train: { lr: 1e-3 } } },
+      ],
+      { priority: 5 },
+    );
     expect(grid.runs.map((r) => r.name)).toEqual(["synthetic_s1", "mixed_s1"]);
     expect(grid.runs.every((r) => r.status === RunStatus.QUEUED && r.gridId === grid.id && r.priority === 5)).toBe(true);
     // The regime and seed columns come from the parsed config, which is stored whole (defaults filled in).
-    expect(grid.runs.map((r) => [r.regime, r.seed])).toEqual([["synthetic-only", 1], ["syn-real-label-adaptation", 1]]);
+    expect(grid.runs.map((r) => [r.regime, r.seed])).toEqual([
+      ["synthetic-only", 1],
+      ["syn-real-label-adaptation", 1],
+    ]);
     expect(grid.runs[1]!.config).toMatchObject({ regime: "syn-real-label-adaptation", seed: 1, train: { lr: 1e-3, transferHidden: 256 } });
 
     await prisma.run.update({ where: { id: grid.runs[0]!.id }, data: { status: RunStatus.RUNNING } });
@@ -77,7 +85,11 @@ describeEachDatabase("repositories", (db) => {
     // A retried batch (same keys, one value changed, one NaN) leaves one row per key with the new values.
     expect(await appendMetricPoints(prisma, runId, [...points.slice(0, 2), { name: "loss", step: 2, value: Number.NaN }])).toBe(3);
     const curve = await getMetricPoints(prisma, runId, "loss");
-    expect(curve.map((p) => [p.step, p.value])).toEqual([[0, 1], [1, 0.5], [2, Number.NaN]]);
+    expect(curve.map((p) => [p.step, p.value])).toEqual([
+      [0, 1],
+      [1, 0.5],
+      [2, Number.NaN],
+    ]);
     expect(curve[1]!.epoch).toBeCloseTo(0.1);
 
     expect(await writeEvaluations(prisma, runId, [evaluation(4.1), { ...evaluation(4.2), testSet: "challenging" }])).toBe(2);
@@ -88,7 +100,14 @@ describeEachDatabase("repositories", (db) => {
     expect(evals[0]).toMatchObject({ testSet: "common", nme: 3.9, attempt: 2, perLandmark: [1, 2, 3.5], cedY: [0, 0.5, 1] });
 
     const bytes = new Uint8Array([0, 1, 2, 253, 254, 255]);
-    const stored = await putArtifact(prisma, { runId, kind: "checkpoint", name: "step-100", bytes, step: 100, mime: "application/octet-stream" });
+    const stored = await putArtifact(prisma, {
+      runId,
+      kind: "checkpoint",
+      name: "step-100",
+      bytes,
+      step: 100,
+      mime: "application/octet-stream",
+    });
     expect(stored).toMatchObject({ size: 6, step: 100 });
     expect("bytes" in stored).toBe(false);
     const back = await getArtifact(prisma, { runId, kind: "checkpoint", name: "step-100" });
@@ -117,7 +136,9 @@ describeEachDatabase("repositories", (db) => {
       }),
     ).rejects.toThrow(/^grid "half": run "too-big": config: seed: must be ≤ 2147483647, got 1099511627776$/);
     await expect(
-      submitGrid(prisma, { name: "half" }, null, { cells: [{ name: "deep", config: { regime: "synthetic-only", model: { heatmapSize: 8, depth: 4 } } }] }),
+      submitGrid(prisma, { name: "half" }, null, {
+        cells: [{ name: "deep", config: { regime: "synthetic-only", model: { heatmapSize: 8, depth: 4 } } }],
+      }),
     ).rejects.toThrow('grid "half": run "deep": config: model.heatmapSize: 8 must be divisible by 2^model.depth = 16 (model.depth: 4)');
     expect(await prisma.grid.count()).toBe(before);
   });
@@ -127,9 +148,15 @@ describeEachDatabase("repositories", (db) => {
     const err = await appendMetricPoints(prisma, MISSING, [{ name: "loss", step: 0, value: 1 }]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConstraintError);
     expect((err as ConstraintError).code).toBe("foreign-key");
-    expect((err as Error).message).toMatch(new RegExp(`appendMetricPoints for run ${MISSING}: refers to a row that does not exist \\(foreign key .*MetricPoint_runId_fkey`));
-    await expect(writeEvaluations(prisma, MISSING, [evaluation(1)])).rejects.toThrow(/writeEvaluations for run .*: refers to a row that does not exist/);
-    await expect(putArtifact(prisma, { runId: MISSING, kind: "samples", name: "a.png", bytes: new Uint8Array([1]) })).rejects.toBeInstanceOf(ConstraintError);
+    expect((err as Error).message).toMatch(
+      new RegExp(`appendMetricPoints for run ${MISSING}: refers to a row that does not exist \\(foreign key .*MetricPoint_runId_fkey`),
+    );
+    await expect(writeEvaluations(prisma, MISSING, [evaluation(1)])).rejects.toThrow(
+      /writeEvaluations for run .*: refers to a row that does not exist/,
+    );
+    await expect(
+      putArtifact(prisma, { runId: MISSING, kind: "samples", name: "a.png", bytes: new Uint8Array([1]) }),
+    ).rejects.toBeInstanceOf(ConstraintError);
   });
 
   it("reports a unique-key clash on a direct insert clearly", async () => {
@@ -144,13 +171,17 @@ describeEachDatabase("repositories", (db) => {
       .catch((e: unknown) => rethrowConstraint(e, "insert evaluation"))
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConstraintError);
-    expect((err as Error).message).toMatch(/^insert evaluation: already exists \(unique constraint on .*(runId|Evaluation_runId_testSet_protocol_norm_key)/);
+    expect((err as Error).message).toMatch(
+      /^insert evaluation: already exists \(unique constraint on .*(runId|Evaluation_runId_testSet_protocol_norm_key)/,
+    );
   });
 
   it("rejects bad input before touching the database, naming the field", async () => {
     const { prisma } = db();
     await expect(getRun(prisma, "not-a-uuid")).rejects.toThrow(UsageError);
-    await expect(appendMetricPoints(prisma, MISSING, [{ name: "loss", step: -1, value: 1 }])).rejects.toThrow(/appendMetricPoints: points: 0\.step/);
+    await expect(appendMetricPoints(prisma, MISSING, [{ name: "loss", step: -1, value: 1 }])).rejects.toThrow(
+      /appendMetricPoints: points: 0\.step/,
+    );
     await expect(
       submitGrid(prisma, { name: "dups" }, null, {
         cells: [
@@ -159,7 +190,9 @@ describeEachDatabase("repositories", (db) => {
         ],
       }),
     ).rejects.toThrow(/^grid "dups": run 1: duplicate run name "a" \(run 0 has it\)$/);
-    await expect(writeEvaluations(prisma, MISSING, [{ ...evaluation(1), cedY: [1] }])).rejects.toThrow(/0\.cedY: cedX and cedY must have the same length/);
+    await expect(writeEvaluations(prisma, MISSING, [{ ...evaluation(1), cedY: [1] }])).rejects.toThrow(
+      /0\.cedY: cedX and cedY must have the same length/,
+    );
     await expect(putArtifact(prisma, { runId: MISSING, kind: "k", name: "n" })).rejects.toThrow(/give exactly one of bytes or path/);
   });
 });

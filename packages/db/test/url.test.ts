@@ -39,7 +39,9 @@ describe("database URLs", () => {
 
   it("says the host is unknown", async () => {
     const err = await failure("postgresql://me:s3cret@no-such-host.invalid:5432/lab");
-    expect(err.message).toMatch(/^cannot use database postgresql:\/\/me:\*\*\*@no-such-host\.invalid:5432\/lab: unknown host \((ENOTFOUND|EAI_AGAIN)\)/);
+    expect(err.message).toMatch(
+      /^cannot use database postgresql:\/\/me:\*\*\*@no-such-host\.invalid:5432\/lab: unknown host \((ENOTFOUND|EAI_AGAIN)\)/,
+    );
   });
 
   it("rejects a URL that is not postgresql://", async () => {

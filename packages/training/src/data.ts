@@ -87,8 +87,7 @@ export type RealSplit = "train" | "common" | "challenging";
  * `proxy-real` domain of @lml/synth. Real faces carry 68 points (`points` = 68).
  */
 export async function openReal(config: RunConfig, split: RealSplit): Promise<BatchSource> {
-  const count =
-    split === "train" ? config.data.realTrain : split === "common" ? config.data.realCommon : config.data.realChallenging;
+  const count = split === "train" ? config.data.realTrain : split === "common" ? config.data.realCommon : config.data.realChallenging;
   const real = config.data.real;
   if (real.source === "300w") return open300W(config, split, count);
   return openGenerated(config, "proxy-real", split, count, 68);
@@ -137,13 +136,7 @@ async function open300W(config: RunConfig, split: RealSplit, count: number): Pro
  * Batches of one epoch, skipping the first `skip` (to resume mid-epoch at exactly the batch where a
  * run stopped: the order depends only on `seed`).
  */
-export async function* epochBatches(
-  source: BatchSource,
-  batchSize: number,
-  seed: number,
-  skip = 0,
-  shuffle = true,
-): AsyncGenerator<Batch> {
+export async function* epochBatches(source: BatchSource, batchSize: number, seed: number, skip = 0, shuffle = true): AsyncGenerator<Batch> {
   let i = 0;
   for await (const batch of source.batches(batchSize, { shuffle, seed })) {
     if (i++ < skip) continue;

@@ -162,11 +162,7 @@ export async function fitTestTimeMlp(train: SplitPredictions, subset: Int32Array
     rng.shuffle(order);
     for (let start = 0; start < order.length; start += bs) {
       const idx = tf.tensor1d(order.slice(start, start + bs), "int32");
-      optimizer.minimize(
-        () => tf.mean(tf.abs(tf.sub(mlp.apply(tf.gather(x, idx)), tf.gather(y, idx)))) as tf.Scalar,
-        false,
-        mlp.variables,
-      );
+      optimizer.minimize(() => tf.mean(tf.abs(tf.sub(mlp.apply(tf.gather(x, idx)), tf.gather(y, idx)))) as tf.Scalar, false, mlp.variables);
       idx.dispose();
     }
     await yieldToEventLoop();
@@ -238,7 +234,15 @@ export async function evaluateModel(inp: EvaluationInputs): Promise<EvaluationOu
   const testOpts = { ...pOpts, keepImages: n };
   const out: EvaluationRecord[] = [];
   const samples: SampleSet[] = [];
-  const sample = (testSet: string, protocol: Protocol, p: SplitPredictions, pred: Float32Array, predPoints: number, gt: Float32Array, gtPoints: number) => {
+  const sample = (
+    testSet: string,
+    protocol: Protocol,
+    p: SplitPredictions,
+    pred: Float32Array,
+    predPoints: number,
+    gt: Float32Array,
+    gtPoints: number,
+  ) => {
     const count = Math.min(n, p.count);
     if (count < 1 || !p.images) return;
     samples.push({

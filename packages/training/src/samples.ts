@@ -104,6 +104,11 @@ export async function renderSampleStrip(set: SampleSet, opts: { scale?: number; 
 export async function sampleArtifacts(sets: SampleSet[]): Promise<SampleArtifact[]> {
   const out: SampleArtifact[] = [];
   for (const set of sets)
-    out.push({ kind: "samples", name: `samples-${set.testSet}-${set.protocol}.png`, mime: "image/png", bytes: await renderSampleStrip(set) });
+    out.push({
+      kind: "samples",
+      name: `samples-${set.testSet}-${set.protocol}.png`,
+      mime: "image/png",
+      bytes: await renderSampleStrip(set),
+    });
   return out;
 }

@@ -48,8 +48,11 @@ const LATER_TRAIN_DEFAULTS: Record<string, unknown> = {
 /** `data.faceModel` (issue 15): "auto" is what a config without it meant when it came. */
 const LATER_DATA_DEFAULTS: Record<string, unknown> = { faceModel: "auto" };
 
-const withoutLater = (section: Record<string, unknown>, later: Record<string, unknown>, also: (k: string, v: unknown) => boolean = () => false) =>
-  Object.fromEntries(Object.entries(section).filter(([k, v]) => !(k in later && later[k] === v) && !also(k, v)));
+const withoutLater = (
+  section: Record<string, unknown>,
+  later: Record<string, unknown>,
+  also: (k: string, v: unknown) => boolean = () => false,
+) => Object.fromEntries(Object.entries(section).filter(([k, v]) => !(k in later && later[k] === v) && !also(k, v)));
 
 /**
  * What must match for a resume to be the same experiment: everything but `train.epochs` and `eval`.
@@ -93,7 +96,8 @@ export function loadState(config: RunConfig, nets: Nets, opt: AdamW, bytes: Uint
     const t = tensors[name];
     if (!t) throw new Error(`checkpoint: missing tensor "${name}"`);
     // Same fingerprint, other shape: a width that follows eval (train.transferHidden left out = eval.mlpHidden).
-    if (!tf.util.arraysEqual(t.shape, like.shape)) throw refuse(`${name} has shape [${t.shape}], this configuration builds [${like.shape}]; `);
+    if (!tf.util.arraysEqual(t.shape, like.shape))
+      throw refuse(`${name} has shape [${t.shape}], this configuration builds [${like.shape}]; `);
     return tf.tensor(t.data, t.shape, t.dtype);
   };
   const modelState: tf.NamedTensorMap = {};
@@ -105,7 +109,10 @@ export function loadState(config: RunConfig, nets: Nets, opt: AdamW, bytes: Uint
     v.assign(t);
     t.dispose();
   }
-  for (const [name, into] of [["adam/m", opt.m], ["adam/v", opt.v]] as const) {
+  for (const [name, into] of [
+    ["adam/m", opt.m],
+    ["adam/v", opt.v],
+  ] as const) {
     const t = tensors[name];
     if (!t || t.data.length !== into.length) throw new Error(`checkpoint: optimiser state "${name}" missing or of another size`);
     into.set(t.data);

@@ -223,9 +223,7 @@ export async function train(config: RunConfig, hooks: TrainHooks = {}): Promise<
         if (cursor.batchInEpoch >= perEpoch) break;
         const t0 = performance.now();
         const batch = augmentBatch(raw, side, mc.inputChannels, mirror, mirror68, tc.augment, rng);
-        const realBatch = real
-          ? augmentBatch(await real.next(), side, mc.inputChannels, mirror68, mirror68, tc.augment, rng)
-          : null;
+        const realBatch = real ? augmentBatch(await real.next(), side, mc.inputChannels, mirror68, mirror68, tc.augment, rng) : null;
         const stepInput: StepInput = {
           images: imageTensor(batch, side, mc.inputChannels),
           coords: coordTensor(batch.landmarks, batch.size, side),
@@ -274,7 +272,12 @@ export async function train(config: RunConfig, hooks: TrainHooks = {}): Promise<
       if (every > 0 && cursor.epoch % every === 0 && cursor.epoch < tc.epochs) {
         const { records: recs } = await evaluateNow();
         await hooks.onMetric?.(
-          recs.map((r) => ({ name: `eval/${r.testSet}/${r.protocol}/${r.norm}/nme`, step: cursor.step, epoch: cursor.epoch, value: r.nme })),
+          recs.map((r) => ({
+            name: `eval/${r.testSet}/${r.protocol}/${r.norm}/nme`,
+            step: cursor.step,
+            epoch: cursor.epoch,
+            value: r.nme,
+          })),
         );
       }
     }
@@ -282,7 +285,12 @@ export async function train(config: RunConfig, hooks: TrainHooks = {}): Promise<
     // 5. Final evaluation.
     const { records: evaluations, samples } = await evaluateNow(config.eval.sampleImages);
     await hooks.onMetric?.(
-      evaluations.map((r) => ({ name: `eval/${r.testSet}/${r.protocol}/${r.norm}/nme`, step: cursor.step, epoch: cursor.epoch, value: r.nme })),
+      evaluations.map((r) => ({
+        name: `eval/${r.testSet}/${r.protocol}/${r.norm}/nme`,
+        step: cursor.step,
+        epoch: cursor.epoch,
+        value: r.nme,
+      })),
     );
     const artifacts = await sampleArtifacts(samples);
     return { backend, steps: cursor.step, evaluations, seconds: (performance.now() - started) / 1000, artifacts };

@@ -69,10 +69,17 @@ describe("nuclear norm", () => {
     const rng = new Rng(3);
     const m = randomMatrix(rng, 4, 9);
     const x = tf.tensor3d([m], undefined, "float32");
-    const grad = tf.grad((t: tf.Tensor) => tf.sum(nuclearNorms(t as tf.Tensor3D)))(x).arraySync() as number[][][];
+    const grad = tf
+      .grad((t: tf.Tensor) => tf.sum(nuclearNorms(t as tf.Tensor3D)))(x)
+      .arraySync() as number[][][];
     const f = (mm: number[][]) => jacobiSingularValues(mm).reduce((s, v) => s + v, 0);
     const h = 1e-4;
-    for (const [i, j] of [[0, 0], [1, 3], [3, 8], [2, 5]]) {
+    for (const [i, j] of [
+      [0, 0],
+      [1, 3],
+      [3, 8],
+      [2, 5],
+    ]) {
       const plus = m.map((r) => r.slice());
       const minus = m.map((r) => r.slice());
       plus[i][j] += h;
@@ -109,7 +116,15 @@ describe("DALN discrepancy", () => {
 describe("label transfer and discriminator", () => {
   it("starts as the nearest-subset selection and trains", () => {
     const net = new LabelTransferMLP(5, Int32Array.from([4, 0]), 8, 1);
-    const x = tf.tensor3d([[[0.1, 0.2], [0.3, 0.4], [0.5, 0.6], [0.7, 0.8], [0.9, 1.0]]]);
+    const x = tf.tensor3d([
+      [
+        [0.1, 0.2],
+        [0.3, 0.4],
+        [0.5, 0.6],
+        [0.7, 0.8],
+        [0.9, 1.0],
+      ],
+    ]);
     const y = net.apply(x).arraySync()[0];
     expect(y[0][0]).toBeCloseTo(0.9, 1);
     expect(y[1][1]).toBeCloseTo(0.2, 1);
@@ -130,8 +145,7 @@ describe("label transfer and discriminator", () => {
     const dense = softArgmax(maps).arraySync();
     // The last conv starts at 0.1 % of He scale: the output is within a tenth of a cell of the subset's.
     for (let b = 0; b < 2; b++)
-      for (let i = 0; i < 68; i++)
-        for (let a = 0; a < 2; a++) expect(Math.abs(out[b][i][a] - dense[b][subset[i]][a])).toBeLessThan(0.0125);
+      for (let i = 0; i < 68; i++) for (let a = 0; a < 2; a++) expect(Math.abs(out[b][i][a] - dense[b][subset[i]][a])).toBeLessThan(0.0125);
     expect(Object.keys(net.named)).toEqual([1, 2, 3, 4, 5].flatMap((i) => [`transfer-unet/w${i}`, `transfer-unet/b${i}`]));
     net.dispose();
   });

@@ -47,13 +47,18 @@ function compare(inputs: { shape: number[]; data: Float32Array }[], fn: (...xs: 
   return Math.max(...ref.map((r, i) => relErr(got[i], r)));
 }
 
-const input = (shape: number[], seed: number) => ({ shape, data: values(shape.reduce((a, b) => a * b, 1), seed) });
+const input = (shape: number[], seed: number) => ({
+  shape,
+  data: values(
+    shape.reduce((a, b) => a * b, 1),
+    seed,
+  ),
+});
 
 /** Gradient of a weighted sum of the conv output w.r.t. both the input and the filter. */
 function convGrads(stride: number, pad: "same" | "valid") {
   return (x: tf.Tensor, w: tf.Tensor, weights: tf.Tensor) => {
-    const f = (x: tf.Tensor, w: tf.Tensor) =>
-      tf.sum(tf.mul(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, stride, pad), weights));
+    const f = (x: tf.Tensor, w: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, stride, pad), weights));
     return tf.grads(f)([x, w]);
   };
 }
@@ -144,7 +149,10 @@ describe("wasm Identity (clone) shares the buffer", () => {
 
 describe("downsample2x", () => {
   it("on wasm equals tf.avgPool 2×2/2 on cpu, value and gradient, for even and odd sides", () => {
-    for (const shape of [[3, 8, 6, 5], [2, 7, 9, 3]]) {
+    for (const shape of [
+      [3, 8, 6, 5],
+      [2, 7, 9, 3],
+    ]) {
       const weighted = (down: (x: tf.Tensor4D) => tf.Tensor4D) => (x: tf.Tensor) => {
         const y = down(x as tf.Tensor4D);
         return tf.sum(tf.mul(y, tf.sin(tf.reshape(tf.range(0, y.size), y.shape))));
@@ -174,7 +182,10 @@ describe("wasm reductions over leading axes equal the cpu backend's", () => {
       expect(compare([input(c.shape, 11)], fn)).toBeLessThan(1e-5);
       tf.setBackend("wasm");
       expect(tf.tidy(() => tf.sum(tf.zeros(c.shape), c.axis, c.keepDims).shape)).toEqual(
-        tf.tidy(() => { tf.setBackend("cpu"); return tf.sum(tf.zeros(c.shape), c.axis, c.keepDims).shape; }),
+        tf.tidy(() => {
+          tf.setBackend("cpu");
+          return tf.sum(tf.zeros(c.shape), c.axis, c.keepDims).shape;
+        }),
       );
     });
   }
@@ -183,11 +194,21 @@ describe("wasm reductions over leading axes equal the cpu backend's", () => {
 describe("Sum and Mean gradients (backend-side broadcast)", () => {
   it("equal the broadcast upstream gradient, and 1/n of it for Mean", () => {
     tf.setBackend("wasm");
-    const w = tf.tensor([[1, 2, 3, 4, 5], [6, 7, 8, 9, 10], [11, 12, 13, 14, 15]]); // 3×5
+    const w = tf.tensor([
+      [1, 2, 3, 4, 5],
+      [6, 7, 8, 9, 10],
+      [11, 12, 13, 14, 15],
+    ]); // 3×5
     const x = tf.zeros([3, 4, 5]);
-    const gs = tf.grad((x) => tf.sum(tf.mul(tf.sum(x, 1), w)))(x).arraySync() as number[][][];
-    const gm = tf.grad((x) => tf.sum(tf.mul(tf.mean(x, 1, true), tf.expandDims(w, 1))))(x).arraySync() as number[][][];
-    const gAll = tf.grad((x) => tf.mul(tf.mean(x), 6))(x).dataSync();
+    const gs = tf
+      .grad((x) => tf.sum(tf.mul(tf.sum(x, 1), w)))(x)
+      .arraySync() as number[][][];
+    const gm = tf
+      .grad((x) => tf.sum(tf.mul(tf.mean(x, 1, true), tf.expandDims(w, 1))))(x)
+      .arraySync() as number[][][];
+    const gAll = tf
+      .grad((x) => tf.mul(tf.mean(x), 6))(x)
+      .dataSync();
     for (let i = 0; i < 3; i++)
       for (let j = 0; j < 4; j++)
         for (let k = 0; k < 5; k++) {

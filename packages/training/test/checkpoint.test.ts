@@ -8,7 +8,10 @@ describe("checkpoint bytes", () => {
   it("round-trip tensors bit for bit, with the meta", async () => {
     const a = new Float32Array([1.5, -2, Math.PI, 1e-30, 3.4e38]);
     const b = new Int32Array([7, -1, 2 ** 30]);
-    const bytes = encodeCheckpoint({ meta: { step: 42, rng: 123456789 }, tensors: { "x/a": { dtype: "float32", shape: [5], data: a }, b: { dtype: "int32", shape: [1, 3], data: b } } });
+    const bytes = encodeCheckpoint({
+      meta: { step: 42, rng: 123456789 },
+      tensors: { "x/a": { dtype: "float32", shape: [5], data: a }, b: { dtype: "int32", shape: [1, 3], data: b } },
+    });
     const back = decodeCheckpoint<{ step: number; rng: number }>(bytes.slice()); // copy: alignment must not matter
     expect(back.meta).toEqual({ step: 42, rng: 123456789 });
     expect(Array.from(back.tensors["x/a"].data)).toEqual(Array.from(a));

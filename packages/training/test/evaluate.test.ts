@@ -16,7 +16,8 @@ beforeAll(async () => {
 /** The iBug68 template placed in a 64-pixel image: x·s + o. */
 function face(scale: number, ox: number, oy: number): Float32Array {
   const t = IBUG68_TEMPLATE;
-  let x0 = Infinity, x1 = -Infinity;
+  let x0 = Infinity,
+    x1 = -Infinity;
   for (let i = 0; i < 68; i++) {
     x0 = Math.min(x0, t[2 * i]);
     x1 = Math.max(x1, t[2 * i]);
@@ -39,7 +40,8 @@ describe("scoring", () => {
     pred[136 + 60] += 6;
     const io = (s: Float32Array) => Math.hypot(s[72] - s[90], s[73] - s[91]); // points 36 and 45
     const eye = (s: Float32Array, from: number) => {
-      let x = 0, y = 0;
+      let x = 0,
+        y = 0;
       for (let i = from; i < from + 6; i++) {
         x += s[2 * i] / 6;
         y += s[2 * i + 1] / 6;
@@ -115,7 +117,10 @@ describe("test-time MLP", () => {
 describe("direct protocol", () => {
   it("runs the U-Net label-transfer head on the model's last heatmaps", async () => {
     const side = 16;
-    const model = createHourglass({ inputSize: side, inputChannels: 1, stacks: 1, channels: 8, depth: 1, blocks: 1, heatmapSize: 4, landmarks: 10 }, 1);
+    const model = createHourglass(
+      { inputSize: side, inputChannels: 1, stacks: 1, channels: 8, depth: 1, blocks: 1, heatmapSize: 4, landmarks: 10 },
+      1,
+    );
     const subset = Int32Array.from({ length: 68 }, (_, i) => i % 10);
     const transfer = new LabelTransferUNet(10, subset, 4, 2);
     const images = Float32Array.from({ length: 3 * side * side }, (_, i) => (i % 7) / 7);
@@ -123,7 +128,9 @@ describe("direct protocol", () => {
       name: "fixed",
       length: 3,
       points: 10,
-      batches: () => [{ size: 3, images, landmarks: new Float32Array(60), visible: new Float32Array(30), landmarks68: new Float32Array(408) }],
+      batches: () => [
+        { size: 3, images, landmarks: new Float32Array(60), visible: new Float32Array(30), landmarks68: new Float32Array(408) },
+      ],
     };
     const p = await predictSplit(model, source, { side, channels: 1, batchSize: 3, transfer });
     const want = tf.tidy(() => {
@@ -140,7 +147,10 @@ describe("direct protocol", () => {
 describe("inference batches (eval.batchSize)", () => {
   it("change speed, not the predictions", async () => {
     const side = 16;
-    const model = createHourglass({ inputSize: side, inputChannels: 1, stacks: 1, channels: 8, depth: 1, blocks: 1, heatmapSize: 4, landmarks: 10 }, 3);
+    const model = createHourglass(
+      { inputSize: side, inputChannels: 1, stacks: 1, channels: 8, depth: 1, blocks: 1, heatmapSize: 4, landmarks: 10 },
+      3,
+    );
     const n = 7;
     const images = Float32Array.from({ length: n * side * side }, (_, i) => ((i * 13) % 17) / 17);
     // A split that honours the batch size it is asked for, as the real ones do.
@@ -152,7 +162,13 @@ describe("inference batches (eval.batchSize)", () => {
         for (let s = 0; s < n; s += bs) {
           const size = Math.min(bs, n - s);
           const plane = side * side;
-          yield { size, images: images.slice(s * plane, (s + size) * plane), landmarks: new Float32Array(size * 20), visible: new Float32Array(size * 10), landmarks68: new Float32Array(size * 136) };
+          yield {
+            size,
+            images: images.slice(s * plane, (s + size) * plane),
+            landmarks: new Float32Array(size * 20),
+            visible: new Float32Array(size * 10),
+            landmarks68: new Float32Array(size * 136),
+          };
         }
       },
     };

@@ -13,7 +13,16 @@ const toMaps = (rows: tf.Tensor3D, h: number) =>
   tf.reshape(tf.transpose(rows, [0, 2, 1]), [rows.shape[0], h, h, rows.shape[1]]) as tf.Tensor4D;
 
 describe("heatmap targets and losses", () => {
-  const coords = tf.tensor3d([[[0.5, 0.5], [0.3, 0.6]], [[0.41, 0.55], [0.62, 0.37]]]); // B=2, N=2
+  const coords = tf.tensor3d([
+    [
+      [0.5, 0.5],
+      [0.3, 0.6],
+    ],
+    [
+      [0.41, 0.55],
+      [0.62, 0.37],
+    ],
+  ]); // B=2, N=2
 
   it("Gaussian targets are distributions centred on the landmarks", () => {
     const t = gaussianTargetRows(coords, 16);
@@ -56,8 +65,12 @@ describe("heatmap targets and losses", () => {
     const x = tf.mul(tf.randomNormal([2, 4, 4, 3], 0, 1, "float32", 5), 3) as tf.Tensor4D;
     const generic = (t: tf.Tensor) => tf.sub(t, tf.logSumExp(t, -1, true));
     const w = tf.randomNormal([2, 3, 16], 0, 1, "float32", 6);
-    const a = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(rowLogSoftmax(landmarkRows(t as tf.Tensor4D)), w)))(x).dataSync();
-    const b = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(generic(landmarkRows(t as tf.Tensor4D)), w)))(x).dataSync();
+    const a = tf
+      .grad((t: tf.Tensor) => tf.sum(tf.mul(rowLogSoftmax(landmarkRows(t as tf.Tensor4D)), w)))(x)
+      .dataSync();
+    const b = tf
+      .grad((t: tf.Tensor) => tf.sum(tf.mul(generic(landmarkRows(t as tf.Tensor4D)), w)))(x)
+      .dataSync();
     a.forEach((v, i) => expect(v).toBeCloseTo(b[i], 5));
     const c1 = expectedCoords(tf.exp(rowLogSoftmax(landmarkRows(x))) as tf.Tensor3D, 4).dataSync();
     const c2 = softArgmax(x).dataSync();

@@ -4,7 +4,16 @@ import { initBackend } from "../src/backend/select.js";
 import { softArgmax } from "../src/backend/ops.js";
 import { createHourglass, type HourglassConfig } from "../src/model.js";
 
-const small: HourglassConfig = { inputSize: 32, inputChannels: 1, stacks: 2, channels: 16, depth: 2, blocks: 1, heatmapSize: 8, landmarks: 5 };
+const small: HourglassConfig = {
+  inputSize: 32,
+  inputChannels: 1,
+  stacks: 2,
+  channels: 16,
+  depth: 2,
+  blocks: 1,
+  heatmapSize: 8,
+  landmarks: 5,
+};
 
 beforeAll(async () => {
   await initBackend("wasm", () => {});
@@ -15,7 +24,10 @@ describe("createHourglass", () => {
     const m = createHourglass(small, 1);
     const x = tf.randomUniform([2, 32, 32, 1]) as tf.Tensor4D;
     const { heatmaps, features } = m.forward(x, false);
-    expect(heatmaps.map((h) => h.shape)).toEqual([[2, 8, 8, 5], [2, 8, 8, 5]]);
+    expect(heatmaps.map((h) => h.shape)).toEqual([
+      [2, 8, 8, 5],
+      [2, 8, 8, 5],
+    ]);
     expect(features.shape).toEqual([2, 8, 8, 16]);
     const again = m.head(features);
     expect(Array.from(again.dataSync())).toEqual(Array.from(heatmaps[1].dataSync()));
@@ -34,7 +46,10 @@ describe("createHourglass", () => {
   });
 
   it("counts parameters and FLOPs of the standard model", () => {
-    const m = createHourglass({ inputSize: 64, inputChannels: 1, stacks: 2, channels: 64, depth: 2, blocks: 1, heatmapSize: 16, landmarks: 490 }, 0);
+    const m = createHourglass(
+      { inputSize: 64, inputChannels: 1, stacks: 2, channels: 64, depth: 2, blocks: 1, heatmapSize: 16, landmarks: 490 },
+      0,
+    );
     expect(m.paramCount()).toBe(m.trainableVariables.reduce((n, v) => n + v.size, 0));
     // head 64→490 at 16×16 alone is 2·256·64·490 ≈ 16 MFLOP per stack.
     expect(m.flopsPerImage()).toBeGreaterThan(100e6);
@@ -48,7 +63,11 @@ describe("createHourglass", () => {
     const target = tf.randomUniform([4, 8, 8, 5], 0, 1, "float32", 2) as tf.Tensor4D;
     const opt = tf.train.adam(1e-3);
     const loss = () =>
-      opt.minimize(() => tf.addN(m.forward(x, true).heatmaps.map((h) => tf.losses.meanSquaredError(target, h))) as tf.Scalar, true, m.trainableVariables)!;
+      opt.minimize(
+        () => tf.addN(m.forward(x, true).heatmaps.map((h) => tf.losses.meanSquaredError(target, h))) as tf.Scalar,
+        true,
+        m.trainableVariables,
+      )!;
     loss().dispose(); // the optimiser allocates its slots on the first step
     const stat = () => Array.from(m.getState()["stem.bn.mean"].dataSync());
     const before = tf.memory().numTensors;

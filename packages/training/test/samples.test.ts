@@ -20,7 +20,8 @@ const rgb = (hex: string) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 
 
 async function decode(png: Uint8Array) {
   const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
-  const at = (x: number, y: number) => Array.from(data.subarray((y * info.width + x) * info.channels, (y * info.width + x) * info.channels + 3));
+  const at = (x: number, y: number) =>
+    Array.from(data.subarray((y * info.width + x) * info.channels, (y * info.width + x) * info.channels + 3));
   return { info, at };
 }
 
@@ -42,9 +43,17 @@ function greySet(count: number, side: number, gt: number[][], pred: number[][]):
 
 describe("renderSampleStrip", () => {
   // Three 16-px faces, two points each; scale 4 and a 1-px gap → tiles start at 0, 68 and 136 output px.
-  const gt = [[4.5, 4.5, 12.5, 8.5], [8.5, 8.5, 2.5, 13.5], [3.5, 12.5, 12.5, 3.5]];
+  const gt = [
+    [4.5, 4.5, 12.5, 8.5],
+    [8.5, 8.5, 2.5, 13.5],
+    [3.5, 12.5, 12.5, 3.5],
+  ];
   // Tile 0's second prediction lies outside its face (x = 18): it must not bleed into tile 1.
-  const pred = [[10.5, 4.5, 18, 8.5], [8.5, 2.5, 13.5, 13.5], [7.5, 7.5, 0.5, 0.5]];
+  const pred = [
+    [10.5, 4.5, 18, 8.5],
+    [8.5, 2.5, 13.5, 13.5],
+    [7.5, 7.5, 0.5, 0.5],
+  ];
   const set = greySet(3, 16, gt, pred);
 
   it("is one RGB PNG of count tiles upscaled 4x with 1-px gaps, dots on the GT and predicted points", async () => {
@@ -123,7 +132,12 @@ function face68(side: number, d: number): number[] {
 }
 
 /** An in-memory split of `n` distinct images (value = image index / n) with `points` GT points each. */
-function memorySource(name: string, n: number, side: number, points: number): BatchSource & { images: Float32Array; gt: Float32Array; gt68: Float32Array } {
+function memorySource(
+  name: string,
+  n: number,
+  side: number,
+  points: number,
+): BatchSource & { images: Float32Array; gt: Float32Array; gt68: Float32Array } {
   const plane = side * side;
   const images = Float32Array.from({ length: n * plane }, (_, k) => Math.floor(k / plane) / n);
   const gt68 = Float32Array.from(Array.from({ length: n }, (_, i) => face68(side, (i % 3) * 0.5)).flat());
@@ -186,7 +200,11 @@ describe("evaluateModel's samples", () => {
       ["common", protocols[1], 5],
       ["challenging", protocols[2], 8],
     ]);
-    for (const [s, src] of [[samples[0], syn], [samples[1], common], [samples[2], challenging]] as const) {
+    for (const [s, src] of [
+      [samples[0], syn],
+      [samples[1], common],
+      [samples[2], challenging],
+    ] as const) {
       expect(s.images).toEqual(src.images.slice(0, s.count * side * side));
       const gt = s.testSet === "synthetic-test" && ibug ? src.gt68 : src.gt;
       expect(s.gt).toEqual(gt.slice(0, s.count * s.gtPoints * 2));

@@ -10,7 +10,15 @@ const OLD_CONFIG = {
   regime: "syn-real-label-adaptation",
   seed: 1,
   model: { inputSize: 64, stacks: 2, channels: 64, depth: 2, heatmapSize: 8 },
-  data: { scheme: 490, syntheticTrain: 160, syntheticTest: 40, realTrain: 64, realCommon: 32, realChallenging: 16, real: { source: "proxy-real" } },
+  data: {
+    scheme: 490,
+    syntheticTrain: 160,
+    syntheticTest: 40,
+    realTrain: 64,
+    realCommon: 32,
+    realChallenging: 16,
+    real: { source: "proxy-real" },
+  },
   train: { epochs: 1, batchSize: 16, lr: 0.004, rampSteps: 125 },
   eval: { mlpEpochs: 20, mlpHidden: 64 },
 };
@@ -33,9 +41,25 @@ describe("checkpoint fingerprint", () => {
   });
 
   it("leaves the later knobs out at their old values, and tells any other value apart", () => {
-    const same = { transferHidden: 64, unetChannels: 32, dalnBlock: 64, adamBeta1: 0.9, adamBeta2: 0.999, heatmapSigma: 1, lrSchedule: "cosine", discHidden: 64 };
+    const same = {
+      transferHidden: 64,
+      unetChannels: 32,
+      dalnBlock: 64,
+      adamBeta1: 0.9,
+      adamBeta2: 0.999,
+      heatmapSigma: 1,
+      lrSchedule: "cosine",
+      discHidden: 64,
+    };
     expect(fingerprint(parse({ train: same }))).toBe(OLD_FINGERPRINT);
-    for (const train of [{ transferHidden: 256 }, { unetChannels: 16 }, { dalnBlock: 32 }, { adamBeta1: 0.8 }, { adamBeta2: 0.99 }, { labelTransfer: "unet" }]) {
+    for (const train of [
+      { transferHidden: 256 },
+      { unetChannels: 16 },
+      { dalnBlock: 32 },
+      { adamBeta1: 0.8 },
+      { adamBeta2: 0.99 },
+      { labelTransfer: "unet" },
+    ]) {
       expect(fingerprint(parse({ train })), JSON.stringify(train)).not.toBe(OLD_FINGERPRINT);
     }
     // Data knobs too: data.faceModel (added later) is left out at "auto", what a config without it meant.

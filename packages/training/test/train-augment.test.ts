@@ -15,7 +15,9 @@ function blob(px: number, py: number): Batch {
 
 /** Intensity-weighted centroid of the image (continuous coordinates). */
 function centroid(img: Float32Array, side: number): [number, number] {
-  let s = 0, x = 0, y = 0;
+  let s = 0,
+    x = 0,
+    y = 0;
   for (let v = 0; v < side; v++)
     for (let u = 0; u < side; u++) {
       const w = img[v * side + u];

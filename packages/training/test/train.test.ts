@@ -46,8 +46,16 @@ function fixedInput(config: RunConfig, seed: number): StepInput {
   const b = 4;
   const side = config.model.inputSize;
   const pts = modelPoints(config.regime, config.data.scheme);
-  const img = () => tf.tensor4d(Float32Array.from({ length: b * side * side }, () => rng.next()), [b, side, side, 1]);
-  const coords = (n: number) => tf.tensor3d(Float32Array.from({ length: b * n * 2 }, () => rng.uniform(0.25, 0.75)), [b, n, 2]);
+  const img = () =>
+    tf.tensor4d(
+      Float32Array.from({ length: b * side * side }, () => rng.next()),
+      [b, side, side, 1],
+    );
+  const coords = (n: number) =>
+    tf.tensor3d(
+      Float32Array.from({ length: b * n * 2 }, () => rng.uniform(0.25, 0.75)),
+      [b, n, 2],
+    );
   return {
     images: img(),
     coords: coords(pts),
@@ -56,7 +64,8 @@ function fixedInput(config: RunConfig, seed: number): StepInput {
   };
 }
 
-const subsetFor = (config: RunConfig) => Int32Array.from({ length: 68 }, (_, i) => (i * 7) % modelPoints(config.regime, config.data.scheme));
+const subsetFor = (config: RunConfig) =>
+  Int32Array.from({ length: 68 }, (_, i) => (i * 7) % modelPoints(config.regime, config.data.scheme));
 
 /** Every regime with default knobs, plus syn-real-label-adaptation with the U-Net label transfer. */
 const STEP_CASES: Array<[string, Regime, RunConfigInput["train"]]> = [
@@ -123,32 +132,29 @@ describe("checkpoints", () => {
     ["syn-real-label-adaptation", {}],
     ["syn-real-label-adaptation", { labelTransfer: "unet" }],
     ["uda-discriminator", {}],
-  ] as const)(
-    "a %s run %j resumed from its checkpoint produces the identical next loss",
-    (regime, train) => {
-      const config = tinyConfig(regime, 1e-3, train);
-      const a = buildNets(config, subsetFor(config));
-      const optA = createOptimiser(config, a.variables);
-      trainStep(config, a, optA, fixedInput(config, 1), 0, 1e-3);
-      trainStep(config, a, optA, fixedInput(config, 2), 1, 1e-3);
-      const cursor = { step: 2, epoch: 0, batchInEpoch: 2, realEpoch: 0, realBatch: 2, rng: 99 };
-      const bytes = saveState(config, a, optA, cursor);
-      const nextA = trainStep(config, a, optA, fixedInput(config, 3), 2, 1e-3);
-      const afterA = trainStep(config, a, optA, fixedInput(config, 4), 3, 1e-3);
+  ] as const)("a %s run %j resumed from its checkpoint produces the identical next loss", (regime, train) => {
+    const config = tinyConfig(regime, 1e-3, train);
+    const a = buildNets(config, subsetFor(config));
+    const optA = createOptimiser(config, a.variables);
+    trainStep(config, a, optA, fixedInput(config, 1), 0, 1e-3);
+    trainStep(config, a, optA, fixedInput(config, 2), 1, 1e-3);
+    const cursor = { step: 2, epoch: 0, batchInEpoch: 2, realEpoch: 0, realBatch: 2, rng: 99 };
+    const bytes = saveState(config, a, optA, cursor);
+    const nextA = trainStep(config, a, optA, fixedInput(config, 3), 2, 1e-3);
+    const afterA = trainStep(config, a, optA, fixedInput(config, 4), 3, 1e-3);
 
-      // A fresh process: other initial weights (seed), same config otherwise → the checkpoint must win.
-      const b = buildNets({ ...config, seed: 77 }, subsetFor(config));
-      const optB = createOptimiser(config, b.variables);
-      expect(loadState(config, b, optB, bytes)).toEqual(cursor);
-      const nextB = trainStep(config, b, optB, fixedInput(config, 3), 2, 1e-3);
-      const afterB = trainStep(config, b, optB, fixedInput(config, 4), 3, 1e-3);
-      expect(nextB).toEqual(nextA);
-      expect(afterB.total).toBe(afterA.total); // the optimiser moments came back too
-      for (const x of [optA, optB]) x.dispose();
-      disposeNets(a);
-      disposeNets(b);
-    },
-  );
+    // A fresh process: other initial weights (seed), same config otherwise → the checkpoint must win.
+    const b = buildNets({ ...config, seed: 77 }, subsetFor(config));
+    const optB = createOptimiser(config, b.variables);
+    expect(loadState(config, b, optB, bytes)).toEqual(cursor);
+    const nextB = trainStep(config, b, optB, fixedInput(config, 3), 2, 1e-3);
+    const afterB = trainStep(config, b, optB, fixedInput(config, 4), 3, 1e-3);
+    expect(nextB).toEqual(nextA);
+    expect(afterB.total).toBe(afterA.total); // the optimiser moments came back too
+    for (const x of [optA, optB]) x.dispose();
+    disposeNets(a);
+    disposeNets(b);
+  });
 
   it("refuses a checkpoint of another configuration", () => {
     const config = tinyConfig("synthetic-only");
@@ -171,7 +177,9 @@ describe("checkpoints", () => {
     const fromMlp = saveState(mlp, a, optA, cursor);
     const fromUnet = saveState(unet, b, optB, cursor);
     // The U-Net's weights are in its checkpoint, under their own names.
-    expect(Object.keys(decodeCheckpoint(fromUnet).tensors)).toEqual(expect.arrayContaining(["net/transfer-unet/w1", "net/transfer-unet/b5"]));
+    expect(Object.keys(decodeCheckpoint(fromUnet).tensors)).toEqual(
+      expect.arrayContaining(["net/transfer-unet/w1", "net/transfer-unet/b5"]),
+    );
     expect(() => loadState(unet, b, optB, fromMlp)).toThrow(/different configuration/);
     expect(() => loadState(mlp, a, optA, fromUnet)).toThrow(/different configuration/);
     for (const x of [optA, optB]) x.dispose();
@@ -185,9 +193,25 @@ describe("checkpoints", () => {
     const opt = createOptimiser(config, a.variables);
     const bytes = saveState(config, a, opt, { step: 0, epoch: 0, batchInEpoch: 0, realEpoch: 0, realBatch: 0, rng: 1 });
     const { fingerprint } = decodeCheckpoint<{ fingerprint: string }>(bytes).meta;
-    for (const k of ["labelTransfer", "heatmapSigma", "lrSchedule", "discHidden", "unetChannels", "dalnBlock", "adamBeta1", "adamBeta2", "transferHidden"])
+    for (const k of [
+      "labelTransfer",
+      "heatmapSigma",
+      "lrSchedule",
+      "discHidden",
+      "unetChannels",
+      "dalnBlock",
+      "adamBeta1",
+      "adamBeta2",
+      "transferHidden",
+    ])
       expect(fingerprint).not.toContain(k);
-    for (const train of [{ heatmapSigma: 1.5 }, { lrSchedule: "constant" as const }, { discHidden: 32 }, { dalnBlock: 16 }, { adamBeta2: 0.99 }]) {
+    for (const train of [
+      { heatmapSigma: 1.5 },
+      { lrSchedule: "constant" as const },
+      { discHidden: 32 },
+      { dalnBlock: 16 },
+      { adamBeta2: 0.99 },
+    ]) {
       expect(() => loadState(tinyConfig("uda-discriminator", 1e-3, train), a, opt, bytes)).toThrow(/different configuration/);
     }
     opt.dispose();
@@ -224,7 +248,10 @@ describe("training knobs", () => {
   });
 
   it("discHidden sets the discriminator's width; heatmapSigma changes the landmark loss", () => {
-    for (const [train, width] of [[{}, 64], [{ discHidden: 24 }, 24]] as const) {
+    for (const [train, width] of [
+      [{}, 64],
+      [{ discHidden: 24 }, 24],
+    ] as const) {
       const config = tinyConfig("uda-discriminator", 1e-3, train);
       const nets = buildNets(config, subsetFor(config));
       expect(nets.discriminator!.w1.shape).toEqual([config.model.channels, width]);

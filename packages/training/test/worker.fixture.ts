@@ -71,7 +71,9 @@ export function stepTrainer(options: StepTrainerOptions): TrainFunction {
       evaluations: [evaluation("common"), evaluation("challenging")],
       seconds: (Date.now() - started) / 1000,
       // Like train()'s sample strips (no step: the worker stamps the run's final step).
-      artifacts: [{ kind: "samples", name: "samples-common-fake.png", mime: "image/png", bytes: Uint8Array.of(137, 80, 78, 71, config.seed) }],
+      artifacts: [
+        { kind: "samples", name: "samples-common-fake.png", mime: "image/png", bytes: Uint8Array.of(137, 80, 78, 71, config.seed) },
+      ],
     };
   };
 }

@@ -57,7 +57,9 @@ describePg(`worker [postgres${postgres.skip ? `: ${postgres.skip}` : ""}]`, () =
     return run.id;
   }
 
-  function startWorker(env: Record<string, string>): ChildProcess & { exited: Promise<{ code: number | null; signal: string | null; stderr: string }> } {
+  function startWorker(
+    env: Record<string, string>,
+  ): ChildProcess & { exited: Promise<{ code: number | null; signal: string | null; stderr: string }> } {
     const child = spawn(process.execPath, ["--import", "tsx", FIXTURE], {
       cwd: join(here, ".."),
       env: { ...process.env, DATABASE_URL: db.rawUrl, LML_LOG_LEVEL: "info", ...env },
@@ -72,8 +74,7 @@ describePg(`worker [postgres${postgres.skip ? `: ${postgres.skip}` : ""}]`, () =
     return Object.assign(child, { exited });
   }
 
-  const checkpointStep = async (runId: string) =>
-    (await db.prisma.artifact.findFirst({ where: { runId, kind: "checkpoint" } }))?.step ?? 0;
+  const checkpointStep = async (runId: string) => (await db.prisma.artifact.findFirst({ where: { runId, kind: "checkpoint" } }))?.step ?? 0;
 
   it("trains a claimed run, streams progress and points, checkpoints, and completes it once", async () => {
     const runId = await queueOne(1);
@@ -186,7 +187,14 @@ describePg(`worker [postgres${postgres.skip ? `: ${postgres.skip}` : ""}]`, () =
 
   it("SIGTERM: finishes the step, checkpoints, releases the run to the queue and exits 0", async () => {
     const runId = await queueOne(2);
-    const w = startWorker({ LEASE_MS: "10000", HEARTBEAT_MS: "100", TOTAL_STEPS: "400", MS_PER_STEP: "20", CHECKPOINT_EVERY: "1000", WORKER_ID: "termed" });
+    const w = startWorker({
+      LEASE_MS: "10000",
+      HEARTBEAT_MS: "100",
+      TOTAL_STEPS: "400",
+      MS_PER_STEP: "20",
+      CHECKPOINT_EVERY: "1000",
+      WORKER_ID: "termed",
+    });
     await waitFor("step 5", async () => (await db.prisma.run.findUniqueOrThrow({ where: { id: runId } })).step >= 5);
     const sentAt = Date.now();
     w.kill("SIGTERM");
@@ -303,7 +311,12 @@ describe("worker [pglite]", () => {
 
   it("two workers on the embedded PGlite drain a grid correctly, one writer at a time", async () => {
     await submitGrid(db.prisma, { name: "embedded" }, null, {
-      cells: Array.from({ length: 6 }, (_, i) => ({ name: `e${i}`, regime: "synthetic-only", seed: i, config: { regime: "synthetic-only", seed: i } })),
+      cells: Array.from({ length: 6 }, (_, i) => ({
+        name: `e${i}`,
+        regime: "synthetic-only",
+        seed: i,
+        config: { regime: "synthetic-only", seed: i },
+      })),
     });
     const clients = [0, 1].map(() => createPrismaClient(db.rawUrl, { kind: "pglite" }));
     try {

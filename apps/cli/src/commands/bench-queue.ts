@@ -44,7 +44,9 @@ async function benchQueue(opts: BenchOptions): Promise<void> {
   const server = await pickServer(db);
   const probe = await db.probeDatabase(server);
   if (probe.kind !== "postgres")
-    throw new UsageError(`${db.redactUrl(server)} is the embedded PGlite (one writer at a time); the queue bench needs PostgreSQL: set LML_BENCH_DATABASE_URL`);
+    throw new UsageError(
+      `${db.redactUrl(server)} is the embedded PGlite (one writer at a time); the queue bench needs PostgreSQL: set LML_BENCH_DATABASE_URL`,
+    );
   const database = probe.serverVersion.match(/^PostgreSQL [\d.]+/)?.[0] ?? "PostgreSQL";
 
   const name = `lml_bench_queue_${randomBytes(4).toString("hex")}`;
@@ -75,9 +77,9 @@ async function benchQueue(opts: BenchOptions): Promise<void> {
     for (let w = 0; w < workers; w++) clients.push(db.createPrismaClient(url, { kind: "postgres", poolMax: 2 }));
     const started = performance.now();
     const summaries = await Promise.all(
-      clients.slice(1).map((prisma, w) =>
-        runWorker({ prisma, train: noop, workerId: `bench-${w}`, idleExit: true, leaseMs: 60_000, logger: silent }),
-      ),
+      clients
+        .slice(1)
+        .map((prisma, w) => runWorker({ prisma, train: noop, workerId: `bench-${w}`, idleExit: true, leaseMs: 60_000, logger: silent })),
     );
     const seconds = (performance.now() - started) / 1000;
 

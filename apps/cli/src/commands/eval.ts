@@ -48,7 +48,9 @@ export async function evaluateFolders(predDir: string, gtDir: string, norm: Norm
     const p = await readPts(preds.get(name)!);
     const g = await readPts(gts.get(name)!);
     if (p.length !== g.length)
-      throw new UsageError(`${name}: prediction has ${p.length / 2} points (${preds.get(name)}), GT has ${g.length / 2} (${gts.get(name)})`);
+      throw new UsageError(
+        `${name}: prediction has ${p.length / 2} points (${preds.get(name)}), GT has ${g.length / 2} (${gts.get(name)})`,
+      );
     P.push(p);
     G.push(g);
   }

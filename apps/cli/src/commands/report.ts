@@ -26,7 +26,10 @@ type Prisma = import("@lml/db").PrismaClient;
 async function writeHeatmap(prisma: Prisma, grid: { id: string; name: string }, norm: string, opts: ReportOptions): Promise<void> {
   const { IBUG68, UsageError } = await import("@lml/core");
   const { heatmapFigureSvg } = await import("../report-figure");
-  const regimes = opts.heatmapRegimes.split(",").map((r) => r.trim()).filter(Boolean);
+  const regimes = opts.heatmapRegimes
+    .split(",")
+    .map((r) => r.trim())
+    .filter(Boolean);
   const panels = [];
   for (const regime of regimes) {
     const evals = await prisma.evaluation.findMany({
@@ -34,17 +37,27 @@ async function writeHeatmap(prisma: Prisma, grid: { id: string; name: string }, 
       select: { perLandmark: true, nme: true },
     });
     if (evals.length === 0) {
-      throw new UsageError(`--heatmap: no ${opts.heatmapTestSet}/${opts.heatmapProtocol}/${norm} evaluations of regime "${regime}" in grid ${grid.name}`);
+      throw new UsageError(
+        `--heatmap: no ${opts.heatmapTestSet}/${opts.heatmapProtocol}/${norm} evaluations of regime "${regime}" in grid ${grid.name}`,
+      );
     }
     const count = evals[0]!.perLandmark.length;
     const values = Array.from({ length: count }, (_, i) => evals.reduce((sum, e) => sum + (e.perLandmark[i] ?? NaN), 0) / evals.length);
     const nme = evals.reduce((sum, e) => sum + e.nme, 0) / evals.length;
-    panels.push({ title: regime, subtitle: `NME ${nme.toFixed(3)} (${opts.heatmapTestSet}, ${opts.heatmapProtocol}), mean of ${evals.length} seeds`, values });
+    panels.push({
+      title: regime,
+      subtitle: `NME ${nme.toFixed(3)} (${opts.heatmapTestSet}, ${opts.heatmapProtocol}), mean of ${evals.length} seeds`,
+      values,
+    });
   }
   const count = panels[0]!.values.length;
   if (panels.some((p) => p.values.length !== count)) throw new UsageError(`--heatmap: the regimes have different point counts`);
   const scheme = count === 68 ? IBUG68 : (await import("@lml/synth")).getScheme(count);
-  const svg = heatmapFigureSvg(scheme, panels, `grid ${grid.name}, ${norm} normalisation, ${count}-point ${count === 68 ? "iBug68" : "synthetic"} template`);
+  const svg = heatmapFigureSvg(
+    scheme,
+    panels,
+    `grid ${grid.name}, ${norm} normalisation, ${count}-point ${count === 68 ? "iBug68" : "synthetic"} template`,
+  );
   const sharp = (await import("sharp")).default;
   await sharp(Buffer.from(svg)).png().toFile(opts.heatmap!);
   process.stderr.write(`lml report: wrote ${opts.heatmap}\n`);

@@ -81,7 +81,15 @@ async function runTrain(opts: TrainOptions): Promise<void> {
   await mkdir(out, { recursive: true });
   for (const a of result.artifacts) await writeFile(join(out, a.name), a.bytes);
   const samples = result.artifacts.map((a) => a.name);
-  const summary = { name, config, backend: result.backend, steps: result.steps, seconds: result.seconds, evaluations: result.evaluations, samples };
+  const summary = {
+    name,
+    config,
+    backend: result.backend,
+    steps: result.steps,
+    seconds: result.seconds,
+    evaluations: result.evaluations,
+    samples,
+  };
   await writeFile(join(out, "evaluations.json"), JSON.stringify(summary, null, 2));
   if (opts.json) {
     process.stdout.write(JSON.stringify(summary) + "\n");

@@ -38,12 +38,19 @@ export function MetricCharts({ runIds, labels, live }: { runIds: string[]; label
   const trpc = useTRPC();
   const [norm, setNorm] = useState<string>(DEFAULT_NORM);
   const q = useQuery({ ...trpc.runs.metrics.queryOptions({ ids: runIds, maxPoints: 600 }), refetchInterval: live ? 3000 : false });
-  if (q.isPending) return <div className="card"><Loading rows={4} /></div>;
+  if (q.isPending)
+    return (
+      <div className="card">
+        <Loading rows={4} />
+      </div>
+    );
   if (q.isError) return <ErrorBox error={q.error} what="training curves" />;
   if (q.data.length === 0)
     return (
       <div className="card">
-        <Empty title="No training curves yet" icon="chart">Curves appear as soon as the worker logs its first steps.</Empty>
+        <Empty title="No training curves yet" icon="chart">
+          Curves appear as soon as the worker logs its first steps.
+        </Empty>
       </div>
     );
   const names = [...new Set(q.data.map((s) => s.name))];
@@ -55,14 +62,25 @@ export function MetricCharts({ runIds, labels, live }: { runIds: string[]; label
         <div className="row">
           <span className="small muted">Evaluation curves for</span>
           <div className="seg">
-            {norms.map((n) => <button key={n} className={norm === n ? "on" : ""} onClick={() => setNorm(n)}>{n}</button>)}
+            {norms.map((n) => (
+              <button key={n} className={norm === n ? "on" : ""} onClick={() => setNorm(n)}>
+                {n}
+              </button>
+            ))}
           </div>
         </div>
       )}
       <div className="grid-2">
         {panels.map(([key, panel]) => {
           // Lines: (run, series) pairs, keyed so that recharts can merge them by step.
-          const lines = runIds.flatMap((runId) => panel.series.map((s) => ({ key: `${runId}|${s.name}`, runId, label: runIds.length > 1 ? labels[runId] ?? runId.slice(0, 8) : s.label, name: s.name })));
+          const lines = runIds.flatMap((runId) =>
+            panel.series.map((s) => ({
+              key: `${runId}|${s.name}`,
+              runId,
+              label: runIds.length > 1 ? (labels[runId] ?? runId.slice(0, 8)) : s.label,
+              name: s.name,
+            })),
+          );
           const byStep = new Map<number, Record<string, number>>();
           let maxLen = 0;
           for (const l of lines) {
@@ -76,7 +94,10 @@ export function MetricCharts({ runIds, labels, live }: { runIds: string[]; label
             }
           }
           const data = [...byStep.values()].sort((a, b) => a.step - b.step);
-          const last = runIds.length === 1 && panel.series.length === 1 ? q.data.find((x) => x.name === panel.series[0].name)?.points.at(-1)?.value : undefined;
+          const last =
+            runIds.length === 1 && panel.series.length === 1
+              ? q.data.find((x) => x.name === panel.series[0].name)?.points.at(-1)?.value
+              : undefined;
           return (
             <div className="card" key={key} data-testid={`curve-${key}`}>
               <div className="chart-title">
@@ -87,11 +108,34 @@ export function MetricCharts({ runIds, labels, live }: { runIds: string[]; label
                 <LineChart data={data} margin={{ top: 4, right: 12, bottom: 0, left: -8 }}>
                   <CartesianGrid stroke="#eef0f3" />
                   <XAxis dataKey="step" type="number" domain={["dataMin", "dataMax"]} tick={{ fontSize: 11 }} allowDecimals={false} />
-                  <YAxis tick={{ fontSize: 11 }} domain={["auto", "auto"]} scale={/loss/.test(key) && data.length > 2 ? "log" : "auto"} allowDataOverflow width={56} tickFormatter={(v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : v !== 0 && Math.abs(v) < 0.01 ? v.toExponential(1) : v.toPrecision(3))} />
-                  <Tooltip contentStyle={{ fontSize: 12 }} labelFormatter={(s) => `step ${s}`} formatter={(v) => (typeof v === "number" ? v.toPrecision(4) : String(v))} />
+                  <YAxis
+                    tick={{ fontSize: 11 }}
+                    domain={["auto", "auto"]}
+                    scale={/loss/.test(key) && data.length > 2 ? "log" : "auto"}
+                    allowDataOverflow
+                    width={56}
+                    tickFormatter={(v: number) =>
+                      Math.abs(v) >= 100 ? v.toFixed(0) : v !== 0 && Math.abs(v) < 0.01 ? v.toExponential(1) : v.toPrecision(3)
+                    }
+                  />
+                  <Tooltip
+                    contentStyle={{ fontSize: 12 }}
+                    labelFormatter={(s) => `step ${s}`}
+                    formatter={(v) => (typeof v === "number" ? v.toPrecision(4) : String(v))}
+                  />
                   {lines.length > 1 && <Legend verticalAlign="top" wrapperStyle={{ fontSize: 11, paddingBottom: 4 }} />}
                   {lines.map((l, i) => (
-                    <Line key={l.key} type="monotone" dataKey={l.key} name={l.label} stroke={SERIES[i % SERIES.length]} dot={maxLen <= 12} strokeWidth={1.6} connectNulls isAnimationActive={false} />
+                    <Line
+                      key={l.key}
+                      type="monotone"
+                      dataKey={l.key}
+                      name={l.label}
+                      stroke={SERIES[i % SERIES.length]}
+                      dot={maxLen <= 12}
+                      strokeWidth={1.6}
+                      connectNulls
+                      isAnimationActive={false}
+                    />
                   ))}
                 </LineChart>
               </ResponsiveContainer>
@@ -130,12 +174,32 @@ export function CedChart({ series, height = 220 }: { series: CedSeries[]; height
     <ResponsiveContainer width="100%" height={height}>
       <LineChart data={data} margin={{ top: 4, right: 12, bottom: 12, left: -8 }}>
         <CartesianGrid stroke="#eef0f3" />
-        <XAxis dataKey="x" type="number" domain={[0, "dataMax"]} tick={{ fontSize: 11 }} label={{ value: "NME threshold (%)", position: "insideBottom", offset: -6, fontSize: 11 }} />
+        <XAxis
+          dataKey="x"
+          type="number"
+          domain={[0, "dataMax"]}
+          tick={{ fontSize: 11 }}
+          label={{ value: "NME threshold (%)", position: "insideBottom", offset: -6, fontSize: 11 }}
+        />
         <YAxis domain={[0, 1]} tick={{ fontSize: 11 }} tickFormatter={(v: number) => `${Math.round(v * 100)}%`} />
-        <Tooltip contentStyle={{ fontSize: 12 }} labelFormatter={(x) => `NME ≤ ${Number(x).toFixed(2)}`} formatter={(v) => (typeof v === "number" ? `${(v * 100).toFixed(1)}%` : String(v))} />
+        <Tooltip
+          contentStyle={{ fontSize: 12 }}
+          labelFormatter={(x) => `NME ≤ ${Number(x).toFixed(2)}`}
+          formatter={(v) => (typeof v === "number" ? `${(v * 100).toFixed(1)}%` : String(v))}
+        />
         <Legend verticalAlign="top" wrapperStyle={{ fontSize: 11, paddingBottom: 4 }} />
         {series.map((s, i) => (
-          <Line key={s.key} type="stepAfter" dataKey={s.key} name={s.label} stroke={SERIES[i % SERIES.length]} dot={false} strokeWidth={1.6} connectNulls isAnimationActive={false} />
+          <Line
+            key={s.key}
+            type="stepAfter"
+            dataKey={s.key}
+            name={s.label}
+            stroke={SERIES[i % SERIES.length]}
+            dot={false}
+            strokeWidth={1.6}
+            connectNulls
+            isAnimationActive={false}
+          />
         ))}
       </LineChart>
     </ResponsiveContainer>

@@ -17,7 +17,10 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function ComparePage() {
   const search = useSearchParams();
-  const ids = (search.get("ids") ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  const ids = (search.get("ids") ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   const bad = ids.filter((id) => !UUID.test(id));
   if (ids.length < 2 || bad.length)
     return (
@@ -52,7 +55,12 @@ function Comparison({ ids }: { ids: string[] }) {
     };
   }, [q.data]);
 
-  if (q.isPending) return <div className="card"><Loading rows={6} /></div>;
+  if (q.isPending)
+    return (
+      <div className="card">
+        <Loading rows={6} />
+      </div>
+    );
   if (q.isError) return <ErrorBox error={q.error} what="the comparison" />;
   const { runs, diff } = q.data;
   // Short labels for legends; the strip at the top gives each letter's full run name.
@@ -66,10 +74,14 @@ function Comparison({ ids }: { ids: string[] }) {
     <div className="stack">
       <div className="page-head">
         <div>
-          <div className="crumbs"><Link href="/compare">Compare</Link> / {runs.length} runs</div>
+          <div className="crumbs">
+            <Link href="/compare">Compare</Link> / {runs.length} runs
+          </div>
           <h1>Compare {runs.length} runs</h1>
         </div>
-        <button className="btn" onClick={() => router.push("/compare")}>Pick other runs</button>
+        <button className="btn" onClick={() => router.push("/compare")}>
+          Pick other runs
+        </button>
       </div>
       <div className="card">
         <div className="row" style={{ gap: 18 }}>
@@ -89,7 +101,9 @@ function Comparison({ ids }: { ids: string[] }) {
         <div className="row">
           <h2 style={{ margin: 0 }}>Config diff</h2>
           <div className="grow" />
-          <label className="check"><input type="checkbox" checked={!showAll} onChange={(e) => setShowAll(!e.target.checked)} /> show only differing params</label>
+          <label className="check">
+            <input type="checkbox" checked={!showAll} onChange={(e) => setShowAll(!e.target.checked)} /> show only differing params
+          </label>
         </div>
         <div className="card flush">
           {allPaths.length === 0 ? (
@@ -97,7 +111,12 @@ function Comparison({ ids }: { ids: string[] }) {
           ) : (
             <table className="data diff" data-testid="config-diff">
               <thead>
-                <tr><th>Field</th>{runs.map((r, i) => <th key={r.id}>{String.fromCharCode(65 + i)}</th>)}</tr>
+                <tr>
+                  <th>Field</th>
+                  {runs.map((r, i) => (
+                    <th key={r.id}>{String.fromCharCode(65 + i)}</th>
+                  ))}
+                </tr>
               </thead>
               <tbody>
                 {allPaths.map((d) => {
@@ -105,7 +124,11 @@ function Comparison({ ids }: { ids: string[] }) {
                   return (
                     <tr key={d.path}>
                       <td className="mono">{d.path}</td>
-                      {d.values.map((v, i) => <td key={i} className={`mono ${differs ? "differs" : ""}`}>{v}</td>)}
+                      {d.values.map((v, i) => (
+                        <td key={i} className={`mono ${differs ? "differs" : ""}`}>
+                          {v}
+                        </td>
+                      ))}
                     </tr>
                   );
                 })}
@@ -125,20 +148,33 @@ function Comparison({ ids }: { ids: string[] }) {
           <h2 style={{ margin: 0 }}>Evaluations</h2>
           <div className="grow" />
           <select value={protocol} onChange={(e) => setSel((s) => ({ ...s, protocol: e.target.value }))} aria-label="Protocol">
-            {keys.protocols.map((p) => <option key={p}>{p}</option>)}
+            {keys.protocols.map((p) => (
+              <option key={p}>{p}</option>
+            ))}
           </select>
           <select value={norm} onChange={(e) => setSel((s) => ({ ...s, norm: e.target.value }))} aria-label="Normalisation">
-            {keys.norms.map((p) => <option key={p}>{p}</option>)}
+            {keys.norms.map((p) => (
+              <option key={p}>{p}</option>
+            ))}
           </select>
         </div>
         {keys.testSets.length === 0 ? (
-          <div className="card"><Empty title="None of these runs has evaluations" icon="chart" /></div>
+          <div className="card">
+            <Empty title="None of these runs has evaluations" icon="chart" />
+          </div>
         ) : (
           <>
             <div className="card flush">
               <table className="data">
                 <thead>
-                  <tr><th>Run</th>{keys.testSets.map((t) => <th key={t} className="r">{t} NME</th>)}</tr>
+                  <tr>
+                    <th>Run</th>
+                    {keys.testSets.map((t) => (
+                      <th key={t} className="r">
+                        {t} NME
+                      </th>
+                    ))}
+                  </tr>
                 </thead>
                 <tbody>
                   {runs.map((r) => (
@@ -149,7 +185,12 @@ function Comparison({ ids }: { ids: string[] }) {
                         return (
                           <td key={t} className="r num">
                             {num(e?.nme)}
-                            {e && e.protocol !== protocol && <span className="small muted" title={`from the ${e.protocol} evaluation`}> ({e.protocol})</span>}
+                            {e && e.protocol !== protocol && (
+                              <span className="small muted" title={`from the ${e.protocol} evaluation`}>
+                                {" "}
+                                ({e.protocol})
+                              </span>
+                            )}
                           </td>
                         );
                       })}
@@ -161,7 +202,10 @@ function Comparison({ ids }: { ids: string[] }) {
             <div className="grid-3">
               {keys.testSets.map((t) => (
                 <div className="card" key={t}>
-                  <div className="chart-title"><h3 style={{ margin: 0 }}>CED · {t}</h3><span className="small muted">{protocol}</span></div>
+                  <div className="chart-title">
+                    <h3 style={{ margin: 0 }}>CED · {t}</h3>
+                    <span className="small muted">{protocol}</span>
+                  </div>
                   <CedChart
                     series={runs.flatMap((r) => {
                       const e = pick(r.evaluations, t, protocol, norm);
@@ -179,16 +223,30 @@ function Comparison({ ids }: { ids: string[] }) {
         <h2 style={{ margin: 0 }}>Difference heatmap</h2>
         <div className="row">
           <select value={ab[0]} onChange={(e) => setAb([Number(e.target.value), ab[1]])} aria-label="Run A">
-            {runs.map((r, i) => <option key={r.id} value={i}>A = {labels[r.id]}</option>)}
+            {runs.map((r, i) => (
+              <option key={r.id} value={i}>
+                A = {labels[r.id]}
+              </option>
+            ))}
           </select>
           <select value={ab[1]} onChange={(e) => setAb([ab[0], Number(e.target.value)])} aria-label="Run B">
-            {runs.map((r, i) => <option key={r.id} value={i}>B = {labels[r.id]}</option>)}
+            {runs.map((r, i) => (
+              <option key={r.id} value={i}>
+                B = {labels[r.id]}
+              </option>
+            ))}
           </select>
           <select value={testSet} onChange={(e) => setSel((s) => ({ ...s, testSet: e.target.value }))} aria-label="Test set">
-            {keys.testSets.map((p) => <option key={p}>{p}</option>)}
+            {keys.testSets.map((p) => (
+              <option key={p}>{p}</option>
+            ))}
           </select>
         </div>
-        <DiffHeatmap a={runs[ab[0]].id} b={runs[ab[1]].id} k={{ testSet, protocol: pick(runs[ab[0]].evaluations, testSet, protocol, norm)?.protocol ?? protocol, norm: norm as NormKind }} />
+        <DiffHeatmap
+          a={runs[ab[0]].id}
+          b={runs[ab[1]].id}
+          k={{ testSet, protocol: pick(runs[ab[0]].evaluations, testSet, protocol, norm)?.protocol ?? protocol, norm: norm as NormKind }}
+        />
       </section>
     </div>
   );
@@ -207,10 +265,14 @@ function pick<E extends EvalLike>(evals: E[], testSet: string, protocol: string,
 function flatRows(configs: unknown[]) {
   const flat = configs.map((c) => flatten(c));
   const paths = [...new Set(flat.flatMap((f) => Object.keys(f)))].sort();
-  return paths.map((path) => ({ path, values: flat.map((f) => (f[path] === undefined ? "—" : typeof f[path] === "string" ? (f[path] as string) : JSON.stringify(f[path]))) }));
+  return paths.map((path) => ({
+    path,
+    values: flat.map((f) => (f[path] === undefined ? "—" : typeof f[path] === "string" ? (f[path] as string) : JSON.stringify(f[path]))),
+  }));
 }
 function flatten(obj: unknown, prefix = "", out: Record<string, unknown> = {}) {
-  if (obj !== null && typeof obj === "object" && !Array.isArray(obj)) for (const [k, v] of Object.entries(obj)) flatten(v, prefix ? `${prefix}.${k}` : k, out);
+  if (obj !== null && typeof obj === "object" && !Array.isArray(obj))
+    for (const [k, v] of Object.entries(obj)) flatten(v, prefix ? `${prefix}.${k}` : k, out);
   else if (prefix) out[prefix] = obj;
   return out;
 }
@@ -219,23 +281,64 @@ function DiffHeatmap({ a, b, k }: { a: string; b: string; k: { testSet: string; 
   const trpc = useTRPC();
   const qa = useQuery({ ...trpc.evaluations.landmarks.queryOptions({ runId: a, ...k }), retry: false });
   const qb = useQuery({ ...trpc.evaluations.landmarks.queryOptions({ runId: b, ...k }), retry: false });
-  if (a === b) return <div className="card"><Empty title="Pick two different runs for A and B" icon="face" /></div>;
-  if (qa.isPending || qb.isPending) return <div className="card"><Loading rows={4} /></div>;
-  if (qa.isError || qb.isError) return <div className="card"><ErrorBox error={qa.error ?? qb.error} what="per-landmark errors" /></div>;
+  if (a === b)
+    return (
+      <div className="card">
+        <Empty title="Pick two different runs for A and B" icon="face" />
+      </div>
+    );
+  if (qa.isPending || qb.isPending)
+    return (
+      <div className="card">
+        <Loading rows={4} />
+      </div>
+    );
+  if (qa.isError || qb.isError)
+    return (
+      <div className="card">
+        <ErrorBox error={qa.error ?? qb.error} what="per-landmark errors" />
+      </div>
+    );
   if (qa.data.values.length !== qb.data.values.length)
-    return <div className="card"><Empty title="Different landmark schemes" icon="face">A has {qa.data.values.length} points, B has {qb.data.values.length}: pick a protocol that maps both to 68 points.</Empty></div>;
-  if (!qa.data.scheme) return <div className="card"><Empty title={`No face template with ${qa.data.values.length} points`} icon="face" /></div>;
+    return (
+      <div className="card">
+        <Empty title="Different landmark schemes" icon="face">
+          A has {qa.data.values.length} points, B has {qb.data.values.length}: pick a protocol that maps both to 68 points.
+        </Empty>
+      </div>
+    );
+  if (!qa.data.scheme)
+    return (
+      <div className="card">
+        <Empty title={`No face template with ${qa.data.values.length} points`} icon="face" />
+      </div>
+    );
   const diff = qa.data.values.map((v, i) => v - qb.data.values[i]);
   return (
     <div className="grid-2">
       <div className="card">
-        <div className="chart-title"><h3 style={{ margin: 0 }}>A − B · {k.testSet} · {k.protocol}</h3><span className="small muted num">NME {qa.data.nme.toFixed(3)} vs {qb.data.nme.toFixed(3)}</span></div>
+        <div className="chart-title">
+          <h3 style={{ margin: 0 }}>
+            A − B · {k.testSet} · {k.protocol}
+          </h3>
+          <span className="small muted num">
+            NME {qa.data.nme.toFixed(3)} vs {qb.data.nme.toFixed(3)}
+          </span>
+        </div>
         <Heatmap scheme={qa.data.scheme} values={diff} mode="diff" label="difference heatmap A − B" />
       </div>
       <div className="card">
         <h3>Largest differences</h3>
         <table className="data">
-          <thead><tr><th>#</th><th>Point</th><th className="r">A</th><th className="r">B</th><th className="r">A − B</th></tr></thead>
+          <thead>
+            <tr>
+              <th>#</th>
+              <th>Point</th>
+              <th className="r">A</th>
+              <th className="r">B</th>
+              <th className="r">A − B</th>
+            </tr>
+          </thead>
           <tbody>
             {diff
               .map((d, i) => ({ d, i }))
@@ -247,7 +350,10 @@ function DiffHeatmap({ a, b, k }: { a: string; b: string; k: { testSet: string; 
                   <td className="small">{qa.data.scheme!.names?.[i] ?? qa.data.scheme!.groups[i]}</td>
                   <td className="r num">{num(qa.data.values[i])}</td>
                   <td className="r num">{num(qb.data.values[i])}</td>
-                  <td className="r num" style={{ color: d < 0 ? "#2166ac" : "#b2182b", fontWeight: 600 }}>{d > 0 ? "+" : ""}{num(d)}</td>
+                  <td className="r num" style={{ color: d < 0 ? "#2166ac" : "#b2182b", fontWeight: 600 }}>
+                    {d > 0 ? "+" : ""}
+                    {num(d)}
+                  </td>
                 </tr>
               ))}
           </tbody>

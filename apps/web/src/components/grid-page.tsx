@@ -24,7 +24,12 @@ export function GridPage({ id }: { id: string }) {
   const cancel = useMutation(trpc.grids.cancel.mutationOptions({ onSuccess: invalidate }));
   const requeue = useMutation(trpc.grids.requeueFailed.mutationOptions({ onSuccess: invalidate }));
 
-  if (grid.isPending) return <div className="card"><Loading rows={5} /></div>;
+  if (grid.isPending)
+    return (
+      <div className="card">
+        <Loading rows={5} />
+      </div>
+    );
   if (grid.isError) return <ErrorBox error={grid.error} what={`grid ${id}`} back={{ href: "/", label: "← All grids" }} />;
   const g = grid.data;
   const active = ACTIVE_STATUSES.some((s) => g.counts[s] > 0);
@@ -32,7 +37,9 @@ export function GridPage({ id }: { id: string }) {
     <div className="stack">
       <div className="page-head">
         <div>
-          <div className="crumbs"><Link href="/">Grids</Link> / {g.name}</div>
+          <div className="crumbs">
+            <Link href="/">Grids</Link> / {g.name}
+          </div>
           <h1>{g.name}</h1>
           <div className="sub">
             {g.total} runs · created {when(g.createdAt)} · {g.regimes.length} regime{g.regimes.length === 1 ? "" : "s"}
@@ -55,14 +62,25 @@ export function GridPage({ id }: { id: string }) {
       <div className="card">
         <div className="row" style={{ gap: 28 }}>
           <div className="counts" data-testid="grid-counts">
-            {RUN_STATUSES.map((s) => <StatusBadge key={s} status={s} count={g.counts[s]} />)}
+            {RUN_STATUSES.map((s) => (
+              <StatusBadge key={s} status={s} count={g.counts[s]} />
+            ))}
           </div>
           <div className="grow" style={{ maxWidth: 360 }}>
             <ProgressBar counts={g.counts} total={g.total} progress={g.progress} />
           </div>
-          <div className="stat"><span className="k">Done</span><span className="v">{Math.round(g.progress * 100)}%</span></div>
-          <div className="stat"><span className="k">Elapsed</span><span className="v">{duration(g.elapsedMs)}</span></div>
-          <div className="stat"><span className="k">ETA</span><span className="v">{active ? (g.etaMs != null ? duration(g.etaMs) : "…") : "—"}</span></div>
+          <div className="stat">
+            <span className="k">Done</span>
+            <span className="v">{Math.round(g.progress * 100)}%</span>
+          </div>
+          <div className="stat">
+            <span className="k">Elapsed</span>
+            <span className="v">{duration(g.elapsedMs)}</span>
+          </div>
+          <div className="stat">
+            <span className="k">ETA</span>
+            <span className="v">{active ? (g.etaMs != null ? duration(g.etaMs) : "…") : "—"}</span>
+          </div>
         </div>
       </div>
       <div className="tabs" role="tablist">

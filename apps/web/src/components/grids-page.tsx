@@ -33,16 +33,32 @@ export function GridsPage() {
           <div className="sub">Ablation grids queued on the database; each cell is one run (regime × config × seed).</div>
         </div>
         <div className="row">
-          <input placeholder="Filter by name…" value={search} onChange={(e) => { setSearch(e.target.value); setPage(1); }} aria-label="Filter grids by name" />
-          <Link className="btn primary" href="/grids/new">+ New grid</Link>
+          <input
+            placeholder="Filter by name…"
+            value={search}
+            onChange={(e) => {
+              setSearch(e.target.value);
+              setPage(1);
+            }}
+            aria-label="Filter grids by name"
+          />
+          <Link className="btn primary" href="/grids/new">
+            + New grid
+          </Link>
         </div>
       </div>
       {totals && list.data!.total > 0 && (
         <div className="card">
           <div className="stats">
-            <div className="stat"><span className="k">Grids</span><span className="v">{list.data!.total}</span></div>
+            <div className="stat">
+              <span className="k">Grids</span>
+              <span className="v">{list.data!.total}</span>
+            </div>
             {RUN_STATUSES.map((s) => (
-              <div className="stat" key={s}><span className="k">{s.toLowerCase()} runs</span><span className="v">{totals[s]}</span></div>
+              <div className="stat" key={s}>
+                <span className="k">{s.toLowerCase()} runs</span>
+                <span className="v">{totals[s]}</span>
+              </div>
             ))}
           </div>
         </div>
@@ -52,10 +68,18 @@ export function GridsPage() {
         {list.isPending ? (
           <Loading rows={4} />
         ) : list.isError ? (
-          <div className="card-body"><ErrorBox error={list.error} what="grids" /></div>
+          <div className="card-body">
+            <ErrorBox error={list.error} what="grids" />
+          </div>
         ) : list.data.items.length === 0 ? (
           <Empty title={search ? `No grid matches “${search}”` : "No grids yet"}>
-            {search ? "Try another name." : <>Queue one from <Link href="/grids/new">New grid</Link> or with <code>npm run lml -- grid submit grid.yaml</code>.</>}
+            {search ? (
+              "Try another name."
+            ) : (
+              <>
+                Queue one from <Link href="/grids/new">New grid</Link> or with <code>npm run lml -- grid submit grid.yaml</code>.
+              </>
+            )}
           </Empty>
         ) : (
           <>
@@ -77,17 +101,25 @@ export function GridsPage() {
                   return (
                     <tr key={g.id} data-grid={g.id}>
                       <td>
-                        <Link href={`/grids/${g.id}`} style={{ fontWeight: 600 }}>{g.name}</Link>
-                        <div className="small muted mono">{g.id.slice(0, 8)} · {g.total} runs</div>
+                        <Link href={`/grids/${g.id}`} style={{ fontWeight: 600 }}>
+                          {g.name}
+                        </Link>
+                        <div className="small muted mono">
+                          {g.id.slice(0, 8)} · {g.total} runs
+                        </div>
                       </td>
                       <td>
                         <div className="counts">
-                          {RUN_STATUSES.filter((s) => g.counts[s] > 0).map((s) => <StatusBadge key={s} status={s} count={g.counts[s]} />)}
+                          {RUN_STATUSES.filter((s) => g.counts[s] > 0).map((s) => (
+                            <StatusBadge key={s} status={s} count={g.counts[s]} />
+                          ))}
                         </div>
                       </td>
                       <td>
                         <ProgressBar counts={g.counts} total={g.total} progress={g.progress} />
-                        <div className="small muted num" style={{ marginTop: 3 }}>{Math.round(g.progress * 100)}% done</div>
+                        <div className="small muted num" style={{ marginTop: 3 }}>
+                          {Math.round(g.progress * 100)}% done
+                        </div>
                       </td>
                       <td className="r num">{duration(g.elapsedMs)}</td>
                       <td className="r num">{active ? (g.etaMs != null ? duration(g.etaMs) : "estimating…") : "—"}</td>
@@ -95,7 +127,11 @@ export function GridsPage() {
                       <td className="r">
                         <div className="row" style={{ justifyContent: "flex-end", gap: 6 }}>
                           {active && (
-                            <button className="btn sm danger" disabled={cancel.isPending} onClick={() => confirm(`Cancel the unfinished runs of “${g.name}”?`) && cancel.mutate({ id: g.id })}>
+                            <button
+                              className="btn sm danger"
+                              disabled={cancel.isPending}
+                              onClick={() => confirm(`Cancel the unfinished runs of “${g.name}”?`) && cancel.mutate({ id: g.id })}
+                            >
                               Cancel
                             </button>
                           )}
@@ -104,7 +140,9 @@ export function GridsPage() {
                               Re-queue {g.counts.FAILED} failed
                             </button>
                           )}
-                          <Link className="btn sm" href={`/grids/${g.id}`}>Results</Link>
+                          <Link className="btn sm" href={`/grids/${g.id}`}>
+                            Results
+                          </Link>
                         </div>
                       </td>
                     </tr>

@@ -27,7 +27,17 @@ export interface HeatmapScheme {
   template: number[];
 }
 
-export function Heatmap({ scheme, values, mode = "error", label }: { scheme: HeatmapScheme; values: number[]; mode?: "error" | "diff"; label?: string }) {
+export function Heatmap({
+  scheme,
+  values,
+  mode = "error",
+  label,
+}: {
+  scheme: HeatmapScheme;
+  values: number[];
+  mode?: "error" | "diff";
+  label?: string;
+}) {
   const [hover, setHover] = useState<number | null>(null);
   const n = Math.min(scheme.count, values.length);
   const geom = useMemo(() => {
@@ -68,7 +78,12 @@ export function Heatmap({ scheme, values, mode = "error", label }: { scheme: Hea
   const [bx, by, bw, bh] = geom.box;
   return (
     <div className="heatmap" data-testid="heatmap" data-count={n}>
-      <svg viewBox={`${bx} ${by} ${bw} ${bh}`} role="img" aria-label={label ?? `per-landmark error, ${n} points`} onMouseLeave={() => setHover(null)}>
+      <svg
+        viewBox={`${bx} ${by} ${bw} ${bh}`}
+        role="img"
+        aria-label={label ?? `per-landmark error, ${n} points`}
+        onMouseLeave={() => setHover(null)}
+      >
         {lines.map((pts, i) => (
           <polyline key={i} points={pts} fill="none" stroke="#d6d9df" strokeWidth={geom.r * 0.35} strokeLinejoin="round" />
         ))}
@@ -90,8 +105,12 @@ export function Heatmap({ scheme, values, mode = "error", label }: { scheme: Hea
       </svg>
       {hover !== null && (
         <div className="tip" style={{ left: `${((geom.xs[hover] - bx) / bw) * 100}%`, top: `${((geom.ys[hover] - by) / bh) * 100}%` }}>
-          <div><b>#{hover}</b> {scheme.names?.[hover] ?? ""} <span style={{ opacity: 0.7 }}>({scheme.groups[hover]})</span></div>
-          <div className="num">{mode === "diff" ? "A − B" : "error"}: {values[hover]?.toFixed(3)} %</div>
+          <div>
+            <b>#{hover}</b> {scheme.names?.[hover] ?? ""} <span style={{ opacity: 0.7 }}>({scheme.groups[hover]})</span>
+          </div>
+          <div className="num">
+            {mode === "diff" ? "A − B" : "error"}: {values[hover]?.toFixed(3)} %
+          </div>
         </div>
       )}
       <div className="legend">

@@ -15,12 +15,18 @@ export interface EvalKey {
 
 function LandmarkHeatmap({ runId, k, title }: { runId: string; k: EvalKey; title: string }) {
   const trpc = useTRPC();
-  const q = useQuery(trpc.evaluations.landmarks.queryOptions({ runId, testSet: k.testSet, protocol: k.protocol, norm: k.norm as NormKind }));
+  const q = useQuery(
+    trpc.evaluations.landmarks.queryOptions({ runId, testSet: k.testSet, protocol: k.protocol, norm: k.norm as NormKind }),
+  );
   return (
     <div className="card">
       <div className="chart-title">
         <h3 style={{ margin: 0 }}>{title}</h3>
-        {q.data && <span className="small muted num">{q.data.values.length} points · NME {q.data.nme.toFixed(3)} · {q.data.images} images</span>}
+        {q.data && (
+          <span className="small muted num">
+            {q.data.values.length} points · NME {q.data.nme.toFixed(3)} · {q.data.images} images
+          </span>
+        )}
       </div>
       {q.isPending ? (
         <Loading rows={4} />
@@ -29,7 +35,9 @@ function LandmarkHeatmap({ runId, k, title }: { runId: string; k: EvalKey; title
       ) : q.data.values.length === 0 ? (
         <Empty title="No per-landmark errors stored" icon="face" />
       ) : !q.data.scheme ? (
-        <Empty title={`No face template with ${q.data.values.length} points`} icon="face">The synthetic generator provides templates for its schemes; this count is unknown to it.</Empty>
+        <Empty title={`No face template with ${q.data.values.length} points`} icon="face">
+          The synthetic generator provides templates for its schemes; this count is unknown to it.
+        </Empty>
       ) : (
         <Heatmap scheme={q.data.scheme} values={q.data.values} label={`${title}: per-landmark NME`} />
       )}
@@ -45,7 +53,9 @@ export function LandmarkPanel({ runId, evaluations }: { runId: string; evaluatio
   if (evaluations.length === 0)
     return (
       <div className="card">
-        <Empty title="No evaluations yet" icon="face">The heatmap appears once the run has been evaluated.</Empty>
+        <Empty title="No evaluations yet" icon="face">
+          The heatmap appears once the run has been evaluated.
+        </Empty>
       </div>
     );
   const here = evaluations.filter((e) => e.testSet === testSet && e.norm === norm);
@@ -59,13 +69,17 @@ export function LandmarkPanel({ runId, evaluations }: { runId: string; evaluatio
         <label className="field">
           Test set
           <select value={testSet} onChange={(e) => setTestSet(e.target.value)}>
-            {testSets.map((t) => <option key={t}>{t}</option>)}
+            {testSets.map((t) => (
+              <option key={t}>{t}</option>
+            ))}
           </select>
         </label>
         <label className="field">
           Normalisation
           <select value={norm} onChange={(e) => setNorm(e.target.value)}>
-            {norms.map((t) => <option key={t}>{t}</option>)}
+            {norms.map((t) => (
+              <option key={t}>{t}</option>
+            ))}
           </select>
         </label>
       </div>
@@ -73,12 +87,22 @@ export function LandmarkPanel({ runId, evaluations }: { runId: string; evaluatio
         {sparse ? (
           <LandmarkHeatmap runId={runId} k={{ testSet, protocol: sparse, norm }} title={`68 points · ${sparse}`} />
         ) : (
-          <div className="card"><Empty title="No 68-point evaluation on this test set" icon="face" /></div>
+          <div className="card">
+            <Empty title="No 68-point evaluation on this test set" icon="face" />
+          </div>
         )}
         {dense ? (
-          <LandmarkHeatmap runId={runId} k={{ testSet: dense.testSet, protocol: "dense", norm }} title={`Dense scheme · ${dense.testSet}`} />
+          <LandmarkHeatmap
+            runId={runId}
+            k={{ testSet: dense.testSet, protocol: "dense", norm }}
+            title={`Dense scheme · ${dense.testSet}`}
+          />
         ) : (
-          <div className="card"><Empty title="No dense evaluation on this test set" icon="face">Dense points are evaluated where the test set has dense labels (synthetic test).</Empty></div>
+          <div className="card">
+            <Empty title="No dense evaluation on this test set" icon="face">
+              Dense points are evaluated where the test set has dense labels (synthetic test).
+            </Empty>
+          </div>
         )}
       </div>
     </div>

@@ -16,25 +16,34 @@ export function Nav() {
   return (
     <aside className="sidebar">
       <div className="sidebar-inner">
-      <Link href="/" className="brand">
-        <svg width="22" height="22" viewBox="0 0 24 24" aria-hidden>
-          <ellipse cx="12" cy="12" rx="8" ry="10" fill="none" stroke="currentColor" strokeWidth="1.6" />
-          {[[9, 10], [15, 10], [12, 13.5], [9.5, 16.5], [12, 17.2], [14.5, 16.5], [6, 12], [18, 12]].map(([x, y], i) => (
-            <circle key={i} cx={x} cy={y} r="1.1" fill="currentColor" />
+        <Link href="/" className="brand">
+          <svg width="22" height="22" viewBox="0 0 24 24" aria-hidden>
+            <ellipse cx="12" cy="12" rx="8" ry="10" fill="none" stroke="currentColor" strokeWidth="1.6" />
+            {[
+              [9, 10],
+              [15, 10],
+              [12, 13.5],
+              [9.5, 16.5],
+              [12, 17.2],
+              [14.5, 16.5],
+              [6, 12],
+              [18, 12],
+            ].map(([x, y], i) => (
+              <circle key={i} cx={x} cy={y} r="1.1" fill="currentColor" />
+            ))}
+          </svg>
+          <span>Landmark Lab</span>
+        </Link>
+        <nav>
+          {LINKS.map((l) => (
+            <Link key={l.href} href={l.href} className={l.match(path) ? "nav-link active" : "nav-link"}>
+              {l.label}
+            </Link>
           ))}
-        </svg>
-        <span>Landmark Lab</span>
-      </Link>
-      <nav>
-        {LINKS.map((l) => (
-          <Link key={l.href} href={l.href} className={l.match(path) ? "nav-link active" : "nav-link"}>
-            {l.label}
-          </Link>
-        ))}
-      </nav>
-      <div className="sidebar-foot">
-        <TokenField />
-      </div>
+        </nav>
+        <div className="sidebar-foot">
+          <TokenField />
+        </div>
       </div>
     </aside>
   );

@@ -102,7 +102,10 @@ export function NewGridPage() {
   const [handEdited, setHandEdited] = useState(false);
   const [force, setForce] = useState(false);
   const debounced = useDebounced(text, 300);
-  const preview = useQuery({ ...trpc.grids.preview.queryOptions({ text: debounced || " ", fileName: "grid.yaml" }), placeholderData: (p) => p });
+  const preview = useQuery({
+    ...trpc.grids.preview.queryOptions({ text: debounced || " ", fileName: "grid.yaml" }),
+    placeholderData: (p) => p,
+  });
   const submit = useMutation(trpc.grids.submit.mutationOptions({ onSuccess: (g) => router.push(`/grids/${g.id}`) }));
 
   function update<K extends keyof FormState>(k: K, v: FormState[K]) {
@@ -115,7 +118,10 @@ export function NewGridPage() {
   const p = preview.data;
   const varying = useMemo(() => {
     if (!p?.ok) return [] as string[];
-    return Object.entries(p.spec.parameters).filter(([, v]) => v.length > 1).map(([k]) => k).filter((k) => k !== "regime" && k !== "seed");
+    return Object.entries(p.spec.parameters)
+      .filter(([, v]) => v.length > 1)
+      .map(([k]) => k)
+      .filter((k) => k !== "regime" && k !== "seed");
   }, [p]);
   const stale = debounced !== text;
   const canSubmit = !!p?.ok && !stale && !submit.isPending;
@@ -160,7 +166,11 @@ export function NewGridPage() {
             <label className="field">
               Dense scheme (points)
               <select name="scheme" value={form.scheme} onChange={(e) => update("scheme", Number(e.target.value))}>
-                {[68, 243, 460, 490, 1001].map((n) => <option key={n} value={n}>{n}</option>)}
+                {[68, 243, 460, 490, 1001].map((n) => (
+                  <option key={n} value={n}>
+                    {n}
+                  </option>
+                ))}
               </select>
             </label>
             <label className="field">
@@ -169,7 +179,13 @@ export function NewGridPage() {
             </label>
             <label className="field">
               Batch size
-              <input name="batchSize" type="number" min={1} value={form.batchSize} onChange={(e) => update("batchSize", Number(e.target.value))} />
+              <input
+                name="batchSize"
+                type="number"
+                min={1}
+                value={form.batchSize}
+                onChange={(e) => update("batchSize", Number(e.target.value))}
+              />
             </label>
             <label className="field">
               Learning rates <span className="hint">several = a grid axis</span>
@@ -190,16 +206,46 @@ export function NewGridPage() {
             <label className="field">
               Synthetic train / test images
               <div className="row" style={{ gap: 6, flexWrap: "nowrap" }}>
-                <input name="syntheticTrain" type="number" style={{ width: "50%" }} value={form.syntheticTrain} onChange={(e) => update("syntheticTrain", Number(e.target.value))} />
-                <input name="syntheticTest" type="number" style={{ width: "50%" }} value={form.syntheticTest} onChange={(e) => update("syntheticTest", Number(e.target.value))} />
+                <input
+                  name="syntheticTrain"
+                  type="number"
+                  style={{ width: "50%" }}
+                  value={form.syntheticTrain}
+                  onChange={(e) => update("syntheticTrain", Number(e.target.value))}
+                />
+                <input
+                  name="syntheticTest"
+                  type="number"
+                  style={{ width: "50%" }}
+                  value={form.syntheticTest}
+                  onChange={(e) => update("syntheticTest", Number(e.target.value))}
+                />
               </div>
             </label>
             <label className="field">
               Real train / common / challenging <span className="hint">(simulated proxy-real)</span>
               <div className="row" style={{ gap: 6, flexWrap: "nowrap" }}>
-                <input name="realTrain" type="number" style={{ width: "33%" }} value={form.realTrain} onChange={(e) => update("realTrain", Number(e.target.value))} />
-                <input name="realCommon" type="number" style={{ width: "33%" }} value={form.realCommon} onChange={(e) => update("realCommon", Number(e.target.value))} />
-                <input name="realChallenging" type="number" style={{ width: "33%" }} value={form.realChallenging} onChange={(e) => update("realChallenging", Number(e.target.value))} />
+                <input
+                  name="realTrain"
+                  type="number"
+                  style={{ width: "33%" }}
+                  value={form.realTrain}
+                  onChange={(e) => update("realTrain", Number(e.target.value))}
+                />
+                <input
+                  name="realCommon"
+                  type="number"
+                  style={{ width: "33%" }}
+                  value={form.realCommon}
+                  onChange={(e) => update("realCommon", Number(e.target.value))}
+                />
+                <input
+                  name="realChallenging"
+                  type="number"
+                  style={{ width: "33%" }}
+                  value={form.realChallenging}
+                  onChange={(e) => update("realChallenging", Number(e.target.value))}
+                />
               </div>
             </label>
           </div>
@@ -209,7 +255,15 @@ export function NewGridPage() {
             <h2 style={{ margin: 0 }}>Spec (YAML)</h2>
             <div className="grow" />
             {handEdited && (
-              <button className="btn sm" onClick={() => { setText(toYaml(form)); setHandEdited(false); }}>Reset from form</button>
+              <button
+                className="btn sm"
+                onClick={() => {
+                  setText(toYaml(form));
+                  setHandEdited(false);
+                }}
+              >
+                Reset from form
+              </button>
             )}
           </div>
           <textarea
@@ -218,7 +272,10 @@ export function NewGridPage() {
             aria-label="Grid spec YAML"
             name="spec"
             value={text}
-            onChange={(e) => { setText(e.target.value); setHandEdited(true); }}
+            onChange={(e) => {
+              setText(e.target.value);
+              setHandEdited(true);
+            }}
           />
           <div style={{ marginTop: 8 }} data-testid="spec-status">
             {stale || preview.isFetching ? (
@@ -226,12 +283,21 @@ export function NewGridPage() {
             ) : preview.isError ? (
               <ErrorBox error={preview.error} what="the preview" />
             ) : p && !p.ok ? (
-              <div className="error-box" role="alert">{p.error}</div>
+              <div className="error-box" role="alert">
+                {p.error}
+              </div>
             ) : p?.ok ? (
-              <div className="ok-box">Valid: {p.runs.length} run{p.runs.length === 1 ? "" : "s"} ({p.spec.parameters.regime?.length ?? 1} regime × {p.spec.parameters.seed?.length ?? 1} seed{varying.length ? ` × ${varying.join(" × ")}` : ""}).</div>
+              <div className="ok-box">
+                Valid: {p.runs.length} run{p.runs.length === 1 ? "" : "s"} ({p.spec.parameters.regime?.length ?? 1} regime ×{" "}
+                {p.spec.parameters.seed?.length ?? 1} seed{varying.length ? ` × ${varying.join(" × ")}` : ""}).
+              </div>
             ) : null}
           </div>
-          {handEdited && <div className="small muted" style={{ marginTop: 6 }}>Edited by hand: changing the form rewrites the YAML.</div>}
+          {handEdited && (
+            <div className="small muted" style={{ marginTop: 6 }}>
+              Edited by hand: changing the form rewrites the YAML.
+            </div>
+          )}
         </div>
       </div>
 
@@ -239,27 +305,56 @@ export function NewGridPage() {
         <div className="card-head">
           <h2>Preview {p?.ok ? `· ${p.runs.length} runs` : ""}</h2>
           <div className="row">
-            <label className="check small"><input type="checkbox" checked={force} onChange={(e) => setForce(e.target.checked)} /> submit anyway if the name exists</label>
-            <button className="btn primary" disabled={!canSubmit} onClick={() => submit.mutate({ text, fileName: "grid.yaml", force })} data-testid="submit-grid">
+            <label className="check small">
+              <input type="checkbox" checked={force} onChange={(e) => setForce(e.target.checked)} /> submit anyway if the name exists
+            </label>
+            <button
+              className="btn primary"
+              disabled={!canSubmit}
+              onClick={() => submit.mutate({ text, fileName: "grid.yaml", force })}
+              data-testid="submit-grid"
+            >
               {submit.isPending ? "Submitting…" : p?.ok ? `Queue ${p.runs.length} runs` : "Queue runs"}
             </button>
           </div>
         </div>
-        {submit.error && <div className="card-body"><ErrorBox error={submit.error} what="the submission" /></div>}
+        {submit.error && (
+          <div className="card-body">
+            <ErrorBox error={submit.error} what="the submission" />
+          </div>
+        )}
         {p?.ok ? (
           <div style={{ maxHeight: 360, overflow: "auto" }}>
             <table className="data" data-testid="preview-table">
               <thead>
-                <tr><th>#</th><th>Run</th><th>Regime</th><th>Seed</th>{varying.map((v) => <th key={v} className="mono">{v}</th>)}<th className="r">Epochs</th><th className="r">Scheme</th></tr>
+                <tr>
+                  <th>#</th>
+                  <th>Run</th>
+                  <th>Regime</th>
+                  <th>Seed</th>
+                  {varying.map((v) => (
+                    <th key={v} className="mono">
+                      {v}
+                    </th>
+                  ))}
+                  <th className="r">Epochs</th>
+                  <th className="r">Scheme</th>
+                </tr>
               </thead>
               <tbody>
                 {p.runs.slice(0, 500).map((r, i) => (
                   <tr key={i}>
                     <td className="num muted">{i + 1}</td>
                     <td className="mono small">{r.name}</td>
-                    <td><span className="tag">{r.regime}</span></td>
+                    <td>
+                      <span className="tag">{r.regime}</span>
+                    </td>
                     <td className="num">{r.seed}</td>
-                    {varying.map((v) => <td key={v} className="mono small">{String(v.split(".").reduce<unknown>((o, k) => (o as Record<string, unknown>)?.[k], r.config))}</td>)}
+                    {varying.map((v) => (
+                      <td key={v} className="mono small">
+                        {String(v.split(".").reduce<unknown>((o, k) => (o as Record<string, unknown>)?.[k], r.config))}
+                      </td>
+                    ))}
                     <td className="r num">{r.config.train.epochs}</td>
                     <td className="r num">{r.config.data.scheme}</td>
                   </tr>

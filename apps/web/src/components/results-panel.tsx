@@ -21,7 +21,11 @@ export function ResultsPanel({ gridId, live }: { gridId: string; live: boolean }
   const [exportError, setExportError] = useState<unknown>(null);
   const metric = (base === "nme" ? "nme" : `${base}${threshold}`) as Metric;
   const input = { gridId, norm, metric, groupBy, filter };
-  const q = useQuery({ ...trpc.evaluations.studyTables.queryOptions(input), placeholderData: (prev) => prev, refetchInterval: live ? 5000 : false });
+  const q = useQuery({
+    ...trpc.evaluations.studyTables.queryOptions(input),
+    placeholderData: (prev) => prev,
+    refetchInterval: live ? 5000 : false,
+  });
 
   async function download(format: ExportFormat) {
     setExportError(null);
@@ -50,7 +54,9 @@ export function ResultsPanel({ gridId, live }: { gridId: string; live: boolean }
             <span>Normalisation</span>
             <div className="seg" role="radiogroup" aria-label="Normalisation">
               {(norms.length ? norms : EVAL_NORMS).map((n) => (
-                <button key={n} role="radio" aria-checked={norm === n} className={norm === n ? "on" : ""} onClick={() => setNorm(n)}>{n}</button>
+                <button key={n} role="radio" aria-checked={norm === n} className={norm === n ? "on" : ""} onClick={() => setNorm(n)}>
+                  {n}
+                </button>
               ))}
             </div>
           </div>
@@ -58,7 +64,9 @@ export function ResultsPanel({ gridId, live }: { gridId: string; live: boolean }
             <span>Metric</span>
             <div className="seg" role="radiogroup" aria-label="Metric">
               {(["nme", "auc", "fr"] as const).map((m) => (
-                <button key={m} role="radio" aria-checked={base === m} className={base === m ? "on" : ""} onClick={() => setBase(m)}>{m.toUpperCase()}</button>
+                <button key={m} role="radio" aria-checked={base === m} className={base === m ? "on" : ""} onClick={() => setBase(m)}>
+                  {m.toUpperCase()}
+                </button>
               ))}
             </div>
           </div>
@@ -67,7 +75,9 @@ export function ResultsPanel({ gridId, live }: { gridId: string; live: boolean }
               <span>Threshold</span>
               <div className="seg">
                 {([8, 10] as const).map((t) => (
-                  <button key={t} className={threshold === t ? "on" : ""} onClick={() => setThreshold(t)}>{t}%</button>
+                  <button key={t} className={threshold === t ? "on" : ""} onClick={() => setThreshold(t)}>
+                    {t}%
+                  </button>
                 ))}
               </div>
             </div>
@@ -81,9 +91,13 @@ export function ResultsPanel({ gridId, live }: { gridId: string; live: boolean }
               disabled={params.length === 0}
             >
               <option value="">{params.length ? "+ config field…" : "no field varies"}</option>
-              {params.filter((p) => p.path !== "regime" && !groupBy.includes(p.path)).map((p) => (
-                <option key={p.path} value={p.path}>{p.path} ({p.values.length} values)</option>
-              ))}
+              {params
+                .filter((p) => p.path !== "regime" && !groupBy.includes(p.path))
+                .map((p) => (
+                  <option key={p.path} value={p.path}>
+                    {p.path} ({p.values.length} values)
+                  </option>
+                ))}
             </select>
           </div>
           <div className="group">
@@ -98,32 +112,56 @@ export function ResultsPanel({ gridId, live }: { gridId: string; live: boolean }
               disabled={params.length === 0}
             >
               <option value="">{params.length ? "+ field = value…" : "nothing to filter"}</option>
-              {params.filter((p) => !(p.path in filter)).map((p) => (
-                <optgroup key={p.path} label={p.path}>
-                  {p.values.map((v) => <option key={v} value={JSON.stringify([p.path, v])}>{p.path} = {v}</option>)}
-                </optgroup>
-              ))}
+              {params
+                .filter((p) => !(p.path in filter))
+                .map((p) => (
+                  <optgroup key={p.path} label={p.path}>
+                    {p.values.map((v) => (
+                      <option key={v} value={JSON.stringify([p.path, v])}>
+                        {p.path} = {v}
+                      </option>
+                    ))}
+                  </optgroup>
+                ))}
             </select>
           </div>
           <div className="grow" />
           <div className="group">
             <span>Export</span>
             <div className="row" style={{ gap: 6 }}>
-              <button className="btn sm" onClick={() => download("csv")} data-testid="export-csv">CSV</button>
-              <button className="btn sm" onClick={() => download("md")}>Markdown</button>
-              <button className="btn sm" onClick={() => download("latex")}>LaTeX</button>
+              <button className="btn sm" onClick={() => download("csv")} data-testid="export-csv">
+                CSV
+              </button>
+              <button className="btn sm" onClick={() => download("md")}>
+                Markdown
+              </button>
+              <button className="btn sm" onClick={() => download("latex")}>
+                LaTeX
+              </button>
             </div>
           </div>
         </div>
         {(groupBy.length > 0 || Object.keys(filter).length > 0) && (
           <div className="row" style={{ padding: "8px 16px", gap: 6 }}>
             {groupBy.map((g) => (
-              <button key={g} className="tag" style={{ border: 0, cursor: "pointer" }} onClick={() => setGroupBy((x) => x.filter((y) => y !== g))} title="Remove">
+              <button
+                key={g}
+                className="tag"
+                style={{ border: 0, cursor: "pointer" }}
+                onClick={() => setGroupBy((x) => x.filter((y) => y !== g))}
+                title="Remove"
+              >
                 group: {g} ×
               </button>
             ))}
             {Object.entries(filter).map(([k, v]) => (
-              <button key={k} className="tag" style={{ border: 0, cursor: "pointer" }} onClick={() => setFilter(({ [k]: _, ...rest }) => rest)} title="Remove">
+              <button
+                key={k}
+                className="tag"
+                style={{ border: 0, cursor: "pointer" }}
+                onClick={() => setFilter(({ [k]: _, ...rest }) => rest)}
+                title="Remove"
+              >
                 {k} = {v} ×
               </button>
             ))}
@@ -138,13 +176,17 @@ export function ResultsPanel({ gridId, live }: { gridId: string; live: boolean }
       </div>
       {exportError != null && <ErrorBox error={exportError} what="the export" />}
       {q.isPending ? (
-        <div className="card"><Loading rows={6} /></div>
+        <div className="card">
+          <Loading rows={6} />
+        </div>
       ) : q.isError ? (
         <ErrorBox error={q.error} what="the results" />
       ) : q.data.evaluationCount === 0 ? (
         <div className="card">
           <Empty title="No results yet" icon="chart">
-            {live ? "Runs are still training; tables fill in as runs succeed and write evaluations." : `No succeeded run of this grid has ${norm} evaluations.`}
+            {live
+              ? "Runs are still training; tables fill in as runs succeed and write evaluations."
+              : `No succeeded run of this grid has ${norm} evaluations.`}
           </Empty>
         </div>
       ) : (

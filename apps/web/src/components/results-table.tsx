@@ -2,7 +2,14 @@
 /** One study table (one protocol): sortable, best per column in bold, † where not significant. */
 import type { StudyCell, StudyRow, StudyTable } from "@lml/api/format";
 import { formatNumber, METRIC_LABELS } from "@lml/api/format";
-import { createColumnHelper, flexRender, getCoreRowModel, getSortedRowModel, useReactTable, type SortingState } from "@tanstack/react-table";
+import {
+  createColumnHelper,
+  flexRender,
+  getCoreRowModel,
+  getSortedRowModel,
+  useReactTable,
+  type SortingState,
+} from "@tanstack/react-table";
 import { useMemo, useState } from "react";
 
 const col = createColumnHelper<StudyRow>();
@@ -17,9 +24,18 @@ function Cell({ c, table }: { c: StudyCell | null; table: StudyTable }) {
       <span className="v">{formatNumber(c.mean)}</span>
       {c.n > 1 && <span className="pm"> ± {formatNumber(c.std)}</span>}
       {ns && (
-        <span className="ns" title={`Not significantly better than the next best (Wilcoxon signed-rank test over images, p = ${c.vsNext!.p!.toFixed(3)} ≥ ${table.alpha})`}>†</span>
+        <span
+          className="ns"
+          title={`Not significantly better than the next best (Wilcoxon signed-rank test over images, p = ${c.vsNext!.p!.toFixed(3)} ≥ ${table.alpha})`}
+        >
+          †
+        </span>
       )}
-      {untestable && <span className="fb" title="Significance not testable: per-image errors missing or on different images">?</span>}
+      {untestable && (
+        <span className="fb" title="Significance not testable: per-image errors missing or on different images">
+          ?
+        </span>
+      )}
       {fallback.length > 0 && (
         <span className="fb" title={`From the ${fallback.join(", ")} evaluation (no mapping needed for this cell)`}>
           {fallback.map((p) => (p === "direct" ? "D" : p === "dense" ? "d" : p)).join(",")}
@@ -75,7 +91,12 @@ export function ResultsTable({ table }: { table: StudyTable }) {
             {t.getHeaderGroups().map((hg) => (
               <tr key={hg.id}>
                 {hg.headers.map((h) => (
-                  <th key={h.id} className={`sortable ${h.id === "label" ? "" : "col"}`} onClick={h.column.getToggleSortingHandler()} aria-sort={h.column.getIsSorted() === "asc" ? "ascending" : h.column.getIsSorted() === "desc" ? "descending" : "none"}>
+                  <th
+                    key={h.id}
+                    className={`sortable ${h.id === "label" ? "" : "col"}`}
+                    onClick={h.column.getToggleSortingHandler()}
+                    aria-sort={h.column.getIsSorted() === "asc" ? "ascending" : h.column.getIsSorted() === "desc" ? "descending" : "none"}
+                  >
                     {flexRender(h.column.columnDef.header, h.getContext())}
                     <span className="muted"> {h.column.getIsSorted() === "asc" ? "▲" : h.column.getIsSorted() === "desc" ? "▼" : ""}</span>
                   </th>
@@ -89,7 +110,11 @@ export function ResultsTable({ table }: { table: StudyTable }) {
                 {r.getVisibleCells().map((c) => {
                   const cell = c.column.id === "label" ? null : r.original.cells[c.column.id];
                   return (
-                    <td key={c.id} className={c.column.id === "label" ? "model" : `cell ${cell?.best ? "best" : ""}`} data-testset={c.column.id === "label" ? undefined : c.column.id}>
+                    <td
+                      key={c.id}
+                      className={c.column.id === "label" ? "model" : `cell ${cell?.best ? "best" : ""}`}
+                      data-testset={c.column.id === "label" ? undefined : c.column.id}
+                    >
                       {flexRender(c.column.columnDef.cell, c.getContext())}
                     </td>
                   );
@@ -100,8 +125,9 @@ export function ResultsTable({ table }: { table: StudyTable }) {
         </table>
       )}
       <div className="foot">
-        Mean ± std over seeds (n runs); <b>bold</b> = best per column; <span style={{ color: "var(--warn)", fontWeight: 700 }}>†</span> = best is not significantly better than the
-        next best (Wilcoxon signed-rank test on per-image NME, α = {table.alpha}); d/D = cell taken from the dense/direct evaluation.
+        Mean ± std over seeds (n runs); <b>bold</b> = best per column; <span style={{ color: "var(--warn)", fontWeight: 700 }}>†</span> =
+        best is not significantly better than the next best (Wilcoxon signed-rank test on per-image NME, α = {table.alpha}); d/D = cell
+        taken from the dense/direct evaluation.
       </div>
     </div>
   );

@@ -23,7 +23,14 @@ export function RunsTable({ gridId, live }: { gridId?: string; live?: boolean })
   const [params, setParams] = useState<"differing" | "all" | "none">("differing");
   const [picked, setPicked] = useState<string[]>([]);
   const q = useQuery({
-    ...trpc.runs.list.queryOptions({ gridId, page, pageSize: PAGE, status: status.length ? status : undefined, sort: sort.field, dir: sort.dir }),
+    ...trpc.runs.list.queryOptions({
+      gridId,
+      page,
+      pageSize: PAGE,
+      status: status.length ? status : undefined,
+      sort: sort.field,
+      dir: sort.dir,
+    }),
     placeholderData: (prev) => prev,
     refetchInterval: (query) => (live || query.state.data?.items.some((r) => isActiveStatus(r.status)) ? 2000 : false),
   });
@@ -35,7 +42,9 @@ export function RunsTable({ gridId, live }: { gridId?: string; live?: boolean })
   const columns = useMemo(() => {
     if (params === "none" || items.length === 0) return [] as string[];
     if (params === "all") return Object.keys(flattenConfig(items[0].config)).filter((p) => p !== "regime" && p !== "seed");
-    return differingParams(items.map((r) => r.config)).map((p) => p.path).filter((p) => p !== "regime" && p !== "seed");
+    return differingParams(items.map((r) => r.config))
+      .map((p) => p.path)
+      .filter((p) => p !== "regime" && p !== "seed");
   }, [items, params]);
 
   function header(field: SortField, label: string) {
@@ -54,7 +63,14 @@ export function RunsTable({ gridId, live }: { gridId?: string; live?: boolean })
           <span>Status</span>
           <div className="seg">
             {RUN_STATUSES.map((s) => (
-              <button key={s} className={status.includes(s) ? "on" : ""} onClick={() => { setPage(1); setStatus((x) => (x.includes(s) ? x.filter((y) => y !== s) : [...x, s])); }}>
+              <button
+                key={s}
+                className={status.includes(s) ? "on" : ""}
+                onClick={() => {
+                  setPage(1);
+                  setStatus((x) => (x.includes(s) ? x.filter((y) => y !== s) : [...x, s]));
+                }}
+              >
                 {s.toLowerCase()}
               </button>
             ))}
@@ -75,13 +91,21 @@ export function RunsTable({ gridId, live }: { gridId?: string; live?: boolean })
           Compare {picked.length || ""} selected
         </button>
       </div>
-      {(cancel.error || requeue.error) && <div className="card-body"><ErrorBox error={cancel.error ?? requeue.error} what="the change" /></div>}
+      {(cancel.error || requeue.error) && (
+        <div className="card-body">
+          <ErrorBox error={cancel.error ?? requeue.error} what="the change" />
+        </div>
+      )}
       {q.isPending ? (
         <Loading rows={6} />
       ) : q.isError ? (
-        <div className="card-body"><ErrorBox error={q.error} what="runs" /></div>
+        <div className="card-body">
+          <ErrorBox error={q.error} what="runs" />
+        </div>
       ) : items.length === 0 ? (
-        <Empty title={status.length ? "No run with that status" : "No runs"}>{status.length ? "Clear the status filter." : "Submit a grid to queue runs."}</Empty>
+        <Empty title={status.length ? "No run with that status" : "No runs"}>
+          {status.length ? "Clear the status filter." : "Submit a grid to queue runs."}
+        </Empty>
       ) : (
         <div style={{ overflowX: "auto" }}>
           <table className="data" data-testid="runs-table">
@@ -93,7 +117,11 @@ export function RunsTable({ gridId, live }: { gridId?: string; live?: boolean })
                 {header("seed", "Seed")}
                 {header("status", "Status")}
                 {header("progress", "Progress")}
-                {columns.map((c) => <th key={c} className="mono" style={{ fontWeight: 500 }}>{c}</th>)}
+                {columns.map((c) => (
+                  <th key={c} className="mono" style={{ fontWeight: 500 }}>
+                    {c}
+                  </th>
+                ))}
                 <th>Duration</th>
                 {header("createdAt", "Created")}
                 <th />
@@ -106,30 +134,61 @@ export function RunsTable({ gridId, live }: { gridId?: string; live?: boolean })
                 return (
                   <tr key={r.id} data-run={r.id}>
                     <td>
-                      <input type="checkbox" aria-label={`pick ${r.name}`} checked={picked.includes(r.id)} onChange={(e) => setPicked((p) => (e.target.checked ? [...p, r.id].slice(-8) : p.filter((x) => x !== r.id)))} />
+                      <input
+                        type="checkbox"
+                        aria-label={`pick ${r.name}`}
+                        checked={picked.includes(r.id)}
+                        onChange={(e) => setPicked((p) => (e.target.checked ? [...p, r.id].slice(-8) : p.filter((x) => x !== r.id)))}
+                      />
                     </td>
                     <td>
-                      <Link href={`/runs/${r.id}`} style={{ fontWeight: 550 }}>{r.name}</Link>
+                      <Link href={`/runs/${r.id}`} style={{ fontWeight: 550 }}>
+                        {r.name}
+                      </Link>
                       <div className="small muted mono">{shortId(r.id)}</div>
                     </td>
-                    <td><span className="tag">{r.regime}</span></td>
+                    <td>
+                      <span className="tag">{r.regime}</span>
+                    </td>
                     <td className="num">{r.seed}</td>
                     <td>
                       <StatusBadge status={r.status} />
-                      {r.error && <div className="small" style={{ color: "var(--bad)", maxWidth: 260, overflow: "hidden", textOverflow: "ellipsis", whiteSpace: "nowrap" }} title={r.error}>{r.error}</div>}
+                      {r.error && (
+                        <div
+                          className="small"
+                          style={{ color: "var(--bad)", maxWidth: 260, overflow: "hidden", textOverflow: "ellipsis", whiteSpace: "nowrap" }}
+                          title={r.error}
+                        >
+                          {r.error}
+                        </div>
+                      )}
                     </td>
                     <td className="num small">
-                      {Math.round(r.progress * 100)}%{r.totalSteps ? <span className="muted"> · {r.step}/{r.totalSteps}</span> : null}
+                      {Math.round(r.progress * 100)}%
+                      {r.totalSteps ? (
+                        <span className="muted">
+                          {" "}
+                          · {r.step}/{r.totalSteps}
+                        </span>
+                      ) : null}
                     </td>
-                    {columns.map((c) => <td key={c} className="mono small">{flat[c] === undefined ? "—" : String(typeof flat[c] === "object" ? JSON.stringify(flat[c]) : flat[c])}</td>)}
+                    {columns.map((c) => (
+                      <td key={c} className="mono small">
+                        {flat[c] === undefined ? "—" : String(typeof flat[c] === "object" ? JSON.stringify(flat[c]) : flat[c])}
+                      </td>
+                    ))}
                     <td className="num small">{r.startedAt && end ? duration(end.getTime() - r.startedAt.getTime()) : "—"}</td>
                     <td className="small muted">{when(r.createdAt)}</td>
                     <td className="r">
                       {isActiveStatus(r.status) && (
-                        <button className="btn sm danger" onClick={() => cancel.mutate({ id: r.id })}>Cancel</button>
+                        <button className="btn sm danger" onClick={() => cancel.mutate({ id: r.id })}>
+                          Cancel
+                        </button>
                       )}
                       {isRequeueableStatus(r.status) && (
-                        <button className="btn sm" onClick={() => requeue.mutate({ id: r.id })}>Re-queue</button>
+                        <button className="btn sm" onClick={() => requeue.mutate({ id: r.id })}>
+                          Re-queue
+                        </button>
                       )}
                     </td>
                   </tr>

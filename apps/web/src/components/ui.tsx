@@ -16,7 +16,17 @@ export function StatusBadge({ status, count }: { status: string; count?: number 
 }
 
 /** A bar split by status: finished work in colour, running work by its progress. */
-export function ProgressBar({ counts, total, progress, runningProgress }: { counts: Record<string, number>; total: number; progress: number; runningProgress?: number }) {
+export function ProgressBar({
+  counts,
+  total,
+  progress,
+  runningProgress,
+}: {
+  counts: Record<string, number>;
+  total: number;
+  progress: number;
+  runningProgress?: number;
+}) {
   if (!total) return <div className="progress" />;
   const running = runningProgress ?? Math.max(0, progress * total - TERMINAL_STATUSES.reduce((s, k) => s + counts[k], 0));
   const parts: [string, number][] = [
@@ -26,7 +36,14 @@ export function ProgressBar({ counts, total, progress, runningProgress }: { coun
     ["RUNNING", running],
   ];
   return (
-    <div className="progress" role="progressbar" aria-valuenow={Math.round(progress * 100)} aria-valuemin={0} aria-valuemax={100} title={pct(progress)}>
+    <div
+      className="progress"
+      role="progressbar"
+      aria-valuenow={Math.round(progress * 100)}
+      aria-valuemin={0}
+      aria-valuemax={100}
+      title={pct(progress)}
+    >
       {parts.map(([k, v]) => (v > 0 ? <span key={k} className={k} style={{ width: `${(100 * v) / total}%` }} /> : null))}
     </div>
   );
@@ -96,10 +113,16 @@ export function ErrorBox({ error, what, back }: { error: unknown; what: string; 
   return (
     <div className="error-box" role="alert">
       <strong>Could not load {what}.</strong> {message}
-      {hint && <div className="small" style={{ marginTop: 6 }}>{hint}</div>}
+      {hint && (
+        <div className="small" style={{ marginTop: 6 }}>
+          {hint}
+        </div>
+      )}
       {back && (
         <div style={{ marginTop: 10 }}>
-          <Link className="btn sm" href={back.href}>{back.label}</Link>
+          <Link className="btn sm" href={back.href}>
+            {back.label}
+          </Link>
         </div>
       )}
     </div>

@@ -17,29 +17,61 @@ export function WorkersPage() {
       <div className="page-head">
         <div>
           <h1>Workers</h1>
-          <div className="sub">Trainer processes claiming runs from the queue (<code>npm run lml -- work</code>).</div>
+          <div className="sub">
+            Trainer processes claiming runs from the queue (<code>npm run lml -- work</code>).
+          </div>
         </div>
-        <label className="check"><input type="checkbox" checked={stopped} onChange={(e) => setStopped(e.target.checked)} /> include stopped</label>
+        <label className="check">
+          <input type="checkbox" checked={stopped} onChange={(e) => setStopped(e.target.checked)} /> include stopped
+        </label>
       </div>
       <div className="card flush">
         {q.isPending ? (
           <Loading />
         ) : q.isError ? (
-          <div className="card-body"><ErrorBox error={q.error} what="workers" /></div>
+          <div className="card-body">
+            <ErrorBox error={q.error} what="workers" />
+          </div>
         ) : q.data.items.length === 0 ? (
-          <Empty title="No workers running">Start one with <code>npm run lml -- work</code>; queued runs wait until one claims them.</Empty>
+          <Empty title="No workers running">
+            Start one with <code>npm run lml -- work</code>; queued runs wait until one claims them.
+          </Empty>
         ) : (
           <>
             <table className="data">
-              <thead><tr><th>Worker</th><th>State</th><th>Host / pid</th><th>Backend</th><th>Current run</th><th>Last heartbeat</th><th>Started</th></tr></thead>
+              <thead>
+                <tr>
+                  <th>Worker</th>
+                  <th>State</th>
+                  <th>Host / pid</th>
+                  <th>Backend</th>
+                  <th>Current run</th>
+                  <th>Last heartbeat</th>
+                  <th>Started</th>
+                </tr>
+              </thead>
               <tbody>
                 {q.data.items.map((w) => (
                   <tr key={w.id}>
                     <td className="mono">{w.id}</td>
-                    <td><span className={`badge ${w.state}`}><span className="dot" />{w.state}</span></td>
-                    <td className="small">{w.host} · {w.pid ?? "—"}</td>
+                    <td>
+                      <span className={`badge ${w.state}`}>
+                        <span className="dot" />
+                        {w.state}
+                      </span>
+                    </td>
+                    <td className="small">
+                      {w.host} · {w.pid ?? "—"}
+                    </td>
                     <td className="small">{w.backend ?? "—"}</td>
-                    <td>{w.currentRun ? <Link href={`/runs/${w.currentRun.id}`}>{w.currentRun.name}</Link> : <span className="muted">idle</span>} {w.currentRun && <span className="small muted">{Math.round(w.currentRun.progress * 100)}%</span>}</td>
+                    <td>
+                      {w.currentRun ? (
+                        <Link href={`/runs/${w.currentRun.id}`}>{w.currentRun.name}</Link>
+                      ) : (
+                        <span className="muted">idle</span>
+                      )}{" "}
+                      {w.currentRun && <span className="small muted">{Math.round(w.currentRun.progress * 100)}%</span>}
+                    </td>
                     <td className="small">{ago(w.lastHeartbeat)}</td>
                     <td className="small muted">{when(w.startedAt)}</td>
                   </tr>

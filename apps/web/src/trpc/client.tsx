@@ -26,7 +26,10 @@ export function Providers({ children }: { children: ReactNode }) {
       new QueryClient({
         defaultOptions: {
           // Bad input and missing rows will not fix themselves by retrying.
-          queries: { staleTime: 2_000, retry: (n, err) => n < 2 && !/NOT_FOUND|BAD_REQUEST/.test(String((err as { data?: { code?: string } })?.data?.code)) },
+          queries: {
+            staleTime: 2_000,
+            retry: (n, err) => n < 2 && !/NOT_FOUND|BAD_REQUEST/.test(String((err as { data?: { code?: string } })?.data?.code)),
+          },
         },
       }),
   );

@@ -14,9 +14,20 @@ const tableInput = z
     runIds: z.array(z.uuid()).min(1).max(5000).optional(),
     norm: z.enum(NORMS).default("inter-pupil"),
     metric: z.enum(METRICS).default("nme"),
-    protocols: z.array(z.string().min(1).max(50)).min(1).max(6).default([...TABLE_PROTOCOLS]),
-    testSets: z.array(z.string().min(1).max(50)).min(1).max(8).default([...TEST_SETS]),
-    groupBy: z.array(z.string().regex(/^[A-Za-z0-9_.]+$/, "a dotted config path like model.stacks")).max(4).default([]),
+    protocols: z
+      .array(z.string().min(1).max(50))
+      .min(1)
+      .max(6)
+      .default([...TABLE_PROTOCOLS]),
+    testSets: z
+      .array(z.string().min(1).max(50))
+      .min(1)
+      .max(8)
+      .default([...TEST_SETS]),
+    groupBy: z
+      .array(z.string().regex(/^[A-Za-z0-9_.]+$/, "a dotted config path like model.stacks"))
+      .max(4)
+      .default([]),
     filter: z.record(z.string().regex(/^[A-Za-z0-9_.]+$/), z.union([z.string(), z.number(), z.boolean()])).default({}),
     /** Include runs that have not succeeded (e.g. a cancelled run that still wrote evaluations). */
     allStatuses: z.boolean().default(false),
@@ -39,7 +50,18 @@ export async function loadStudyTables(prisma: PrismaClient, raw: StudyTablesInpu
     ...(input.runIds ? { id: { in: input.runIds } } : {}),
     ...(input.allStatuses ? {} : { status: "SUCCEEDED" as const }),
   };
-  const scalar = { runId: true, testSet: true, protocol: true, norm: true, nme: true, auc8: true, fr8: true, auc10: true, fr10: true, count: true } as const;
+  const scalar = {
+    runId: true,
+    testSet: true,
+    protocol: true,
+    norm: true,
+    nme: true,
+    auc8: true,
+    fr8: true,
+    auc10: true,
+    fr10: true,
+    count: true,
+  } as const;
   const [runs, rows, norms] = await Promise.all([
     prisma.run.findMany({ where: runWhere, select: { id: true, name: true, regime: true, seed: true, config: true, updatedAt: true } }),
     prisma.evaluation.findMany({ where: { norm: input.norm, run: runWhere }, select: scalar }),
@@ -118,21 +140,19 @@ export const evaluationsRouter = router({
   studyTables: publicProcedure.input(tableInput).query(({ ctx, input }) => loadStudyTables(ctx.prisma, input)),
 
   /** The tables as a file (a query: exporting changes nothing). */
-  export: publicProcedure
-    .input(z.object({ format: z.enum(EXPORT_FORMATS), table: tableInput }).strict())
-    .query(async ({ ctx, input }) => {
-      const { tables } = await loadStudyTables(ctx.prisma, input.table);
-      let base = "results";
-      if (input.table.gridId) {
-        const grid = await ctx.prisma.grid.findUnique({ where: { id: input.table.gridId }, select: { name: true } });
-        if (grid) base = grid.name.replace(/[^A-Za-z0-9._-]+/g, "-");
-      }
-      return {
-        filename: `${base}-${input.table.metric}-${input.table.norm}.${EXPORT_EXTENSION[input.format]}`,
-        mime: EXPORT_MIME[input.format],
-        content: exportTables(tables, input.format),
-      };
-    }),
+  export: publicProcedure.input(z.object({ format: z.enum(EXPORT_FORMATS), table: tableInput }).strict()).query(async ({ ctx, input }) => {
+    const { tables } = await loadStudyTables(ctx.prisma, input.table);
+    let base = "results";
+    if (input.table.gridId) {
+      const grid = await ctx.prisma.grid.findUnique({ where: { id: input.table.gridId }, select: { name: true } });
+      if (grid) base = grid.name.replace(/[^A-Za-z0-9._-]+/g, "-");
+    }
+    return {
+      filename: `${base}-${input.table.metric}-${input.table.norm}.${EXPORT_EXTENSION[input.format]}`,
+      mime: EXPORT_MIME[input.format],
+      content: exportTables(tables, input.format),
+    };
+  }),
 
   /**
    * Per-landmark error of one evaluation on the face template of its scheme (68 or dense), for the
@@ -154,7 +174,16 @@ export const evaluationsRouter = router({
         where: { runId_testSet_protocol_norm: input },
         select: { perLandmark: true, nme: true, count: true },
       });
-      if (!e) throw new TRPCError({ code: "NOT_FOUND", message: `no evaluation ${input.testSet}/${input.protocol}/${input.norm} for run ${input.runId}` });
-      return { values: e.perLandmark, nme: e.nme, images: e.count, scheme: e.perLandmark.length ? await scheme(ctx, e.perLandmark.length) : null };
+      if (!e)
+        throw new TRPCError({
+          code: "NOT_FOUND",
+          message: `no evaluation ${input.testSet}/${input.protocol}/${input.norm} for run ${input.runId}`,
+        });
+      return {
+        values: e.perLandmark,
+        nme: e.nme,
+        images: e.count,
+        scheme: e.perLandmark.length ? await scheme(ctx, e.perLandmark.length) : null,
+      };
     }),
 });

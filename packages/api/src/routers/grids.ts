@@ -42,7 +42,12 @@ const submitInput = specInput.extend({ force: z.boolean().default(false) });
 
 export const gridsRouter = router({
   list: publicProcedure
-    .input(z.object({ ...pageInput, search: z.string().max(200).optional() }).strict().default({ page: 1, pageSize: 25 }))
+    .input(
+      z
+        .object({ ...pageInput, search: z.string().max(200).optional() })
+        .strict()
+        .default({ page: 1, pageSize: 25 }),
+    )
     .query(async ({ ctx, input }) => {
       const where = input.search ? { name: { contains: input.search, mode: "insensitive" as const } } : {};
       const [total, grids] = await Promise.all([
@@ -56,7 +61,10 @@ export const gridsRouter = router({
         }),
       ]);
       const [summaries, byStatus] = await Promise.all([
-        gridSummaries(ctx.prisma, grids.map((g) => g.id)),
+        gridSummaries(
+          ctx.prisma,
+          grids.map((g) => g.id),
+        ),
         ctx.prisma.run.groupBy({ by: ["status"], _count: { _all: true } }),
       ]);
       // Runs by status over every grid (not just this page), for the overview strip.

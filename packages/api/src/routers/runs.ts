@@ -108,7 +108,10 @@ export const runsRouter = router({
       where: { id: input.id },
       include: {
         grid: { select: { id: true, name: true } },
-        artifacts: { select: { id: true, kind: true, name: true, mime: true, size: true, step: true, createdAt: true }, orderBy: { createdAt: "asc" } },
+        artifacts: {
+          select: { id: true, kind: true, name: true, mime: true, size: true, step: true, createdAt: true },
+          orderBy: { createdAt: "asc" },
+        },
         evaluations: { select: evaluationSelect, orderBy: [{ protocol: "asc" }, { testSet: "asc" }, { norm: "asc" }] },
       },
     });

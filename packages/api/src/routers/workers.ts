@@ -8,12 +8,22 @@ export const HEARTBEAT_STALE_MS = 60_000;
 
 export const workersRouter = router({
   list: publicProcedure
-    .input(z.object({ ...pageInput, includeStopped: z.boolean().default(false) }).strict().default({ page: 1, pageSize: 25, includeStopped: false }))
+    .input(
+      z
+        .object({ ...pageInput, includeStopped: z.boolean().default(false) })
+        .strict()
+        .default({ page: 1, pageSize: 25, includeStopped: false }),
+    )
     .query(async ({ ctx, input }) => {
       const where = input.includeStopped ? {} : { stoppedAt: null };
       const [total, workers] = await Promise.all([
         ctx.prisma.worker.count({ where }),
-        ctx.prisma.worker.findMany({ where, orderBy: { lastHeartbeat: "desc" }, skip: (input.page - 1) * input.pageSize, take: input.pageSize }),
+        ctx.prisma.worker.findMany({
+          where,
+          orderBy: { lastHeartbeat: "desc" },
+          skip: (input.page - 1) * input.pageSize,
+          take: input.pageSize,
+        }),
       ]);
       const runIds = workers.map((w) => w.currentRunId).filter((x): x is string => !!x);
       const runs = runIds.length
@@ -23,7 +33,11 @@ export const workersRouter = router({
       return {
         items: workers.map((w) => ({
           ...w,
-          state: w.stoppedAt ? ("stopped" as const) : now - w.lastHeartbeat.getTime() > HEARTBEAT_STALE_MS ? ("lost" as const) : ("alive" as const),
+          state: w.stoppedAt
+            ? ("stopped" as const)
+            : now - w.lastHeartbeat.getTime() > HEARTBEAT_STALE_MS
+              ? ("lost" as const)
+              : ("alive" as const),
           currentRun: runs.find((r) => r.id === w.currentRunId) ?? null,
         })),
         total,

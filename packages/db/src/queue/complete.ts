@@ -32,14 +32,16 @@ export interface CompleteRunInput {
 
 export type CompleteRunResult =
   | { written: true }
-  | { written: false; reason: "already-succeeded" | "lease-lost"; status: RunStatusName };
+  | { written: false; reason: "already-succeeded" | "lease-lost" | "canceled"; status: RunStatusName };
 
 /**
  * Writes a run's results and marks it SUCCEEDED in ONE transaction, holding the run's row lock: the
  * evaluations (replacing any, so there is only ever one set), the artifacts (upserted by kind and
  * name), the status. Idempotent: calling it again after a lost connection, when the first call had
  * in fact committed, returns `already-succeeded` and writes nothing; a worker whose lease was lost
- * (or a stale attempt) gets `lease-lost` and writes nothing.
+ * (or a stale attempt) gets `lease-lost` and writes nothing. A cancel requested before the results
+ * are written wins (`canceled`): the run is CANCELED, its results are not written, its checkpoint is
+ * kept (a re-queue resumes it and evaluates again).
  */
 export async function completeRun(prisma: Db, input: CompleteRunInput): Promise<CompleteRunResult> {
   return prisma.$transaction(
@@ -48,7 +50,18 @@ export async function completeRun(prisma: Db, input: CompleteRunInput): Promise<
       if (run.status === "SUCCEEDED") return { written: false, reason: "already-succeeded", status: run.status };
       if (run.status !== "RUNNING" || run.leaseOwner !== input.workerId || run.attempts !== input.attempt)
         return { written: false, reason: "lease-lost", status: run.status };
-      await writeEvaluations(tx, input.runId, input.evaluations.map((e) => ({ ...e, attempt: input.attempt })));
+      if (run.cancelRequested) {
+        await tx.run.update({
+          where: { id: input.runId },
+          data: { status: "CANCELED", leaseOwner: null, leaseExpiresAt: null, finishedAt: new Date() },
+        });
+        return { written: false, reason: "canceled", status: "CANCELED" } as const;
+      }
+      await writeEvaluations(
+        tx,
+        input.runId,
+        input.evaluations.map((e) => ({ ...e, attempt: input.attempt })),
+      );
       for (const artifact of input.artifacts ?? []) await putArtifact(tx, { ...artifact, runId: input.runId });
       await tx.run.update({
         where: { id: input.runId },

@@ -155,11 +155,7 @@ export async function requeueExpired(prisma: Db): Promise<RequeueResult> {
           at: row.now.toISOString(),
         },
       ];
-      const status: RunStatusName = row.cancelRequested
-        ? "CANCELED"
-        : row.attempts >= row.maxAttempts
-          ? "FAILED"
-          : "QUEUED";
+      const status: RunStatusName = row.cancelRequested ? "CANCELED" : row.attempts >= row.maxAttempts ? "FAILED" : "QUEUED";
       await tx.run.update({
         where: { id: row.id },
         data: {

@@ -14,7 +14,10 @@ export const NewArtifact = z
     mime: z.string().nullable().optional(),
     path: z.string().nullable().optional(),
     // Any Uint8Array (a Buffer, a view on a shared buffer): putArtifact copies it for Prisma.
-    bytes: z.custom<Uint8Array>((v) => v instanceof Uint8Array, { error: "expected bytes (a Uint8Array)" }).nullable().optional(),
+    bytes: z
+      .custom<Uint8Array>((v) => v instanceof Uint8Array, { error: "expected bytes (a Uint8Array)" })
+      .nullable()
+      .optional(),
     step: z.number().int().min(0).nullable().optional(),
   })
   .refine((a) => (a.bytes != null) !== (a.path != null), { message: "give exactly one of bytes or path", path: ["bytes"] });

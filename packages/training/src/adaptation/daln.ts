@@ -169,14 +169,9 @@ export function spatialProbabilities(heatmaps: tf.Tensor4D): tf.Tensor3D {
  * through blocks step by step, so over a cycle every landmark counts equally while each step pays for
  * `count` host eigenproblems instead of K (490 of them took ~250 ms of a ~700 ms CPU step).
  */
-export function dalnDiscrepancy(
-  source: tf.Tensor4D,
-  target: tf.Tensor4D,
-  block?: { start: number; count: number },
-): tf.Scalar {
+export function dalnDiscrepancy(source: tf.Tensor4D, target: tf.Tensor4D, block?: { start: number; count: number }): tf.Scalar {
   return tf.tidy(() => {
-    const pick = (h: tf.Tensor4D) =>
-      block ? (tf.slice(h, [0, 0, 0, block.start], [-1, -1, -1, block.count]) as tf.Tensor4D) : h;
+    const pick = (h: tf.Tensor4D) => (block ? (tf.slice(h, [0, 0, 0, block.start], [-1, -1, -1, block.count]) as tf.Tensor4D) : h);
     const ns = nuclearNorms(spatialProbabilities(pick(source)));
     const nt = nuclearNorms(spatialProbabilities(pick(target)));
     return tf.sub(tf.div(tf.mean(ns), source.shape[0]), tf.div(tf.mean(nt), target.shape[0])) as tf.Scalar;

@@ -147,7 +147,8 @@ export class LabelTransferUNet implements LabelTransfer {
     const rng = new Rng(seed);
     const params = (this.params = new ParamRegistry(() => rng.normal(), prefix));
     const c = channels;
-    const kernel = (name: string, k: number, cin: number, cout: number, scale = 1) => params.he(name, [k, k, cin, cout], k * k * cin, scale);
+    const kernel = (name: string, k: number, cin: number, cout: number, scale = 1) =>
+      params.he(name, [k, k, cin, cout], k * k * cin, scale);
     this.w1 = kernel("w1", 1, inPoints, c);
     this.b1 = params.zeros("b1", [c]);
     this.w2 = kernel("w2", 3, c, c);
@@ -180,8 +181,7 @@ export class LabelTransferUNet implements LabelTransfer {
     return tf.tidy(() => {
       const [b, h, w, k] = dense.shape;
       if (h % 2 !== 0 || w % 2 !== 0) throw new Error(`LabelTransferUNet: heatmap side ${h}×${w} must be even`);
-      const conv = (x: tf.Tensor4D, W: tf.Variable, B: tf.Variable) =>
-        tf.add(tf.conv2d(x, W as tf.Tensor4D, 1, "same"), B) as tf.Tensor4D;
+      const conv = (x: tf.Tensor4D, W: tf.Variable, B: tf.Variable) => tf.add(tf.conv2d(x, W as tf.Tensor4D, 1, "same"), B) as tf.Tensor4D;
       // rowLogSoftmax has the cheap hand-written gradient (losses.ts); back to NHWC afterwards.
       const p = tf.exp(rowLogSoftmax(landmarkRows(dense)));
       const x = tf.reshape(tf.transpose(tf.mul(p, h * w), [0, 2, 1]), [b, h, w, k]) as tf.Tensor4D;

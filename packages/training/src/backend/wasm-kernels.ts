@@ -167,7 +167,12 @@ export const conv2DBackpropFilterConfig: KernelConfig = {
       {
         strides: [1, 1],
         dilations: [sh, sw],
-        pad: [[0, 0], [top, bottom], [left, right], [0, 0]],
+        pad: [
+          [0, 0],
+          [top, bottom],
+          [left, right],
+          [0, 0],
+        ],
         dataFormat: "NHWC",
         dimRoundingMode: undefined as never,
       },
@@ -214,7 +219,12 @@ export const conv2DBackpropInputConfig: KernelConfig = {
       { x: dy, filter: wT },
       {
         strides: [1, 1],
-        pad: [[0, 0], [pads[0], pads[1]], [pads[2], pads[3]], [0, 0]],
+        pad: [
+          [0, 0],
+          [pads[0], pads[1]],
+          [pads[2], pads[3]],
+          [0, 0],
+        ],
         dataFormat: "NHWC",
         dilations: [1, 1],
         dimRoundingMode: undefined as never,
@@ -303,7 +313,12 @@ function leadingReduction(kind: "Sum" | "Mean"): KernelConfig {
       // The mean over the leading axes is an average pool with a [outer, 1] window over x viewed as
       // [1, outer, 1, inner]: XNNPACK's SIMD pooling, 3–15× faster than a JS loop over the heap.
       const x4 = call("Reshape", { x }, { shape: [1, outer, 1, inner] }, b);
-      const mean = call("AvgPool", { x: x4 }, { filterSize: [outer, 1], strides: [1, 1], pad: "valid", dimRoundingMode: undefined as never }, b);
+      const mean = call(
+        "AvgPool",
+        { x: x4 },
+        { filterSize: [outer, 1], strides: [1, 1], pad: "valid", dimRoundingMode: undefined as never },
+        b,
+      );
       free(b, x4);
       let out: TensorInfo;
       if (kind === "Mean") {

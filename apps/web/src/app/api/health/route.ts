@@ -17,7 +17,11 @@ export async function GET(req: Request) {
       url = resolveDatabaseUrl().replace(/(\/\/[^:/@]*:)[^@]*@/, "$1***@");
     } catch {}
     return Response.json(
-      { status: "down", db: { reachable: false, url, kind: null, error: err instanceof Error ? err.message : String(err) }, migrations: null },
+      {
+        status: "down",
+        db: { reachable: false, url, kind: null, error: err instanceof Error ? err.message : String(err) },
+        migrations: null,
+      },
       { status: 503 },
     );
   }

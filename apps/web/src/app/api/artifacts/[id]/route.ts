@@ -15,5 +15,7 @@ export async function GET(_req: Request, ctx: { params: Promise<{ id: string }> 
   let body: Uint8Array | null = a.bytes ? new Uint8Array(a.bytes) : null;
   if (!body && a.path) body = await readFile(a.path).catch(() => null);
   if (!body) return new Response("artifact has no content", { status: 404 });
-  return new Response(body as BodyInit, { headers: { "content-type": a.mime ?? "application/octet-stream", "cache-control": "private, max-age=3600" } });
+  return new Response(body as BodyInit, {
+    headers: { "content-type": a.mime ?? "application/octet-stream", "cache-control": "private, max-age=3600" },
+  });
 }
