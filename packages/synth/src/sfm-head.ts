@@ -384,11 +384,3 @@ export function deformSfm(model: HeadModel, coeffs: Float32Array, out: Float32Ar
   }
   return out;
 }
-
-/** The SFM vertices carried through a deformation (head units), for points bound to vertices directly. */
-export function sfmVertices(model: HeadModel, out: Float32Array): Float32Array {
-  const L = model.sfm!;
-  out.set(L.mean);
-  for (let k = 0; k < out.length; k++) out[k] += scratchD ? scratchD[k] : 0;
-  return out;
-}
