@@ -124,9 +124,9 @@ export const TrainConfigSchema = z
     /** Hidden width of the DANN domain discriminator (uda-discriminator). */
     discHidden: z.number().int().min(1).max(4096).default(64),
     /**
-     * Landmarks per DALN step: the nuclear-norm discrepancy needs an SVD of a batch × landmarks matrix,
-     * so each step takes one block of this many landmarks in turn (block = step mod #blocks), which
-     * bounds the SVD's cost on dense schemes.
+     * Landmarks per DALN step (at most): the nuclear-norm discrepancy needs one batch × cells SVD per
+     * landmark, so each step takes one of n = ceil(K / dalnBlock) strided blocks in turn (every n-th
+     * landmark, equally weighted over a cycle), which bounds the SVDs' cost on dense schemes.
      */
     dalnBlock: z.number().int().min(1).max(2000).default(64),
     /** AdamW's moment decay rates (Kingma & Ba's defaults, which the study used). */

@@ -113,6 +113,63 @@ describe("DALN discrepancy", () => {
   });
 });
 
+describe("DALN blocks", () => {
+  /** Each landmark's total weight over one cycle of blocks, relative to the all-landmark mean's 1/K per step. */
+  function cycleWeights(k: number, blockSize: number): { weights: number[]; sizes: number[]; blocks: number[][] } {
+    const n = Math.ceil(k / blockSize);
+    const weights = new Array<number>(k).fill(0);
+    const sizes: number[] = [];
+    const blocks: number[][] = [];
+    for (let step = 0; step < n; step++) {
+      const b = dalnBlock(step, k, blockSize);
+      const members = Array.from({ length: b.count }, (_, i) => b.offset + i * b.stride);
+      for (const m of members) weights[m] += (b.weight * k) / n;
+      sizes.push(b.count);
+      blocks.push(members);
+    }
+    return { weights, sizes, blocks };
+  }
+
+  it.each([68, 490, 1001])("weights each of %i landmarks equally over a cycle of 64-landmark blocks", (k) => {
+    const { weights, sizes, blocks } = cycleWeights(k, 64);
+    // Exactly 1 each (the old contiguous blocks with a mean inside each: 0.53–8.5 at 68, up to 1.46 at 490).
+    for (const w of weights) expect(w).toBeCloseTo(1, 12);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(64);
+    expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
+    // Every landmark in exactly one block, none out of range, and no block a contiguous run of points.
+    expect(blocks.flat().sort((a, b) => a - b)).toEqual(Array.from({ length: k }, (_, i) => i));
+    for (const members of blocks) expect(members.every((m, i) => i === 0 || m - members[i - 1] > 1)).toBe(true);
+    // The cycle starts again.
+    expect(dalnBlock(blocks.length, k, 64)).toEqual(dalnBlock(0, k, 64));
+  });
+
+  it("keeps every landmark in one block when K fits", () => {
+    expect(dalnBlock(5, 40, 64)).toEqual({ offset: 0, stride: 1, count: 40, weight: 1 / 40 });
+  });
+
+  it("adds up over a cycle to the all-landmark discrepancy, short blocks included", () => {
+    // K = 130 in blocks of ≤ 64: 3 blocks of 44, 43, 43; B_s ≠ B_t so the two normalisations differ.
+    const k = 130;
+    const source = tf.mul(tf.randomNormal([5, 4, 4, k], 0, 1, "float32", 21), 3) as tf.Tensor4D;
+    const target = tf.mul(tf.randomNormal([3, 4, 4, k], 0, 1, "float32", 22), 3) as tf.Tensor4D;
+    const all = dalnDiscrepancy(source, target).dataSync()[0];
+    const n = Math.ceil(k / 64);
+    let sum = 0;
+    for (let step = 0; step < n; step++) sum += dalnDiscrepancy(source, target, dalnBlock(step, k, 64)).dataSync()[0];
+    expect(Math.abs(all)).toBeGreaterThan(1e-3);
+    expect(sum / n).toBeCloseTo(all, 5);
+    // The gradient reaches every landmark's map once per cycle, each equally.
+    const grads = Array.from({ length: n }, (_, step) =>
+      tf.grad((s: tf.Tensor) => dalnDiscrepancy(s as tf.Tensor4D, target, dalnBlock(step, k, 64)))(source),
+    );
+    const cycle = tf.div(tf.addN(grads), n);
+    const full = tf.grad((s: tf.Tensor) => dalnDiscrepancy(s as tf.Tensor4D, target))(source);
+    const diff = tf.max(tf.abs(tf.sub(cycle, full))).dataSync()[0];
+    expect(diff).toBeLessThan(1e-6 + 1e-4 * tf.max(tf.abs(full)).dataSync()[0]);
+    tf.dispose([source, target, cycle, full, ...grads]);
+  });
+});
+
 describe("label transfer and discriminator", () => {
   it("starts as the nearest-subset selection and trains", () => {
     const net = new LabelTransferMLP(5, Int32Array.from([4, 0]), 8, 1);

@@ -161,29 +161,70 @@ export function spatialProbabilities(heatmaps: tf.Tensor4D): tf.Tensor3D {
 }
 
 /**
+ * The landmarks one DALN step uses (`dalnBlock`): every `stride`-th landmark from `offset`, `count` of
+ * them, each weighted `weight` in the discrepancy's sum.
+ */
+export interface DalnBlock {
+  offset: number;
+  stride: number;
+  count: number;
+  weight: number;
+}
+
+/**
  * DALN's nuclear-norm Wasserstein discrepancy, averaged over landmarks:
  * W = mean_k (‖P_k^s‖_* / B_s − ‖P_k^t‖_* / B_t). The critic (the task head behind a gradient-reversal
  * layer) maximises it; the backbone, through the reversal, minimises it. The trainer adds −weight·W.
  *
- * `block`, when given, restricts the mean to landmarks [start, start + count): the trainer rotates
- * through blocks step by step, so over a cycle every landmark counts equally while each step pays for
- * `count` host eigenproblems instead of K (490 of them took ~250 ms of a ~700 ms CPU step).
+ * `block`, when given, restricts W to the block's landmarks, each counted with the block's `weight`
+ * (see `dalnBlock`): each step then pays for `count` host eigenproblems instead of K (490 of them took
+ * ~250 ms of a ~700 ms CPU step), and over a cycle of blocks W adds up to the all-landmark mean.
  */
-export function dalnDiscrepancy(source: tf.Tensor4D, target: tf.Tensor4D, block?: { start: number; count: number }): tf.Scalar {
+export function dalnDiscrepancy(source: tf.Tensor4D, target: tf.Tensor4D, block?: DalnBlock): tf.Scalar {
   return tf.tidy(() => {
-    const pick = (h: tf.Tensor4D) => (block ? (tf.slice(h, [0, 0, 0, block.start], [-1, -1, -1, block.count]) as tf.Tensor4D) : h);
+    const k = source.shape[3];
+    const pick = (h: tf.Tensor4D) => (block ? stridedLandmarks(h, block) : h);
+    const weight = block ? block.weight : 1 / k;
     const ns = nuclearNorms(spatialProbabilities(pick(source)));
     const nt = nuclearNorms(spatialProbabilities(pick(target)));
-    return tf.sub(tf.div(tf.mean(ns), source.shape[0]), tf.div(tf.mean(nt), target.shape[0])) as tf.Scalar;
+    return tf.mul(tf.sub(tf.div(tf.sum(ns), source.shape[0]), tf.div(tf.sum(nt), target.shape[0])), weight) as tf.Scalar;
   });
 }
 
 /**
- * The block of landmarks DALN uses at `step`: block (step mod #blocks) of `blockSize` landmarks
- * (RunConfig `train.dalnBlock`, 64 by default).
+ * Landmarks offset, offset + stride, … (`count` of them) of B×h×w×K maps, as B×h×w×count. tfjs has no
+ * StridedSlice gradient (and the wasm backend no UnsortedSegmentSum for gather's), so: slice from
+ * `offset`, zero-pad to count·stride channels, view as count×stride and keep column 0 — slice, pad and
+ * reshape all have gradients on every backend.
  */
-export function dalnBlock(step: number, landmarks: number, blockSize: number): { start: number; count: number } {
-  const blocks = Math.ceil(landmarks / blockSize);
-  const start = (step % blocks) * blockSize;
-  return { start, count: Math.min(blockSize, landmarks - start) };
+function stridedLandmarks(h: tf.Tensor4D, { offset, stride, count }: DalnBlock): tf.Tensor4D {
+  const [b, y, x, k] = h.shape;
+  if (stride === 1) return tf.slice(h, [0, 0, 0, offset], [-1, -1, -1, count]);
+  const span = count * stride;
+  const have = Math.min(span, k - offset);
+  let c = tf.slice(h, [0, 0, 0, offset], [-1, -1, -1, have]);
+  if (have < span)
+    c = tf.pad(c, [
+      [0, 0],
+      [0, 0],
+      [0, 0],
+      [0, span - have],
+    ]);
+  const rows = tf.slice(tf.reshape(c, [b * y * x, count, stride]), [0, 0, 0], [-1, -1, 1]);
+  return tf.reshape(rows, [b, y, x, count]);
+}
+
+/**
+ * The block of landmarks DALN uses at `step`, with blocks of at most `blockSize` landmarks (RunConfig
+ * `train.dalnBlock`, 64 by default). With n = ⌈K / blockSize⌉ blocks, block b = step mod n is every n-th
+ * landmark from b: the blocks differ in size by at most one, each spans the whole face (dense schemes
+ * list their points curve by curve, so a contiguous block would adapt one face part per step), and
+ * every landmark is in exactly one block per cycle of n steps. Each landmark's weight is n/K whatever
+ * its block's size, so over a cycle every landmark counts equally and the n steps' discrepancies add up
+ * to n times the all-landmark mean (a mean within each block would over-weight a short block's points).
+ */
+export function dalnBlock(step: number, landmarks: number, blockSize: number): DalnBlock {
+  const stride = Math.ceil(landmarks / blockSize);
+  const offset = step % stride;
+  return { offset, stride, count: Math.ceil((landmarks - offset) / stride), weight: stride / landmarks };
 }
