@@ -25,6 +25,17 @@ export function clientUrl(prisma: object): string | undefined {
   return clientUrls.get(prisma);
 }
 
+// The unredacted URL of each client, for opening a second connection to the same database.
+const clientConnectionStrings = new WeakMap<object, string>();
+
+/**
+ * The URL (password included) a client from createPrismaClient/connectDatabase talks to: for code that
+ * needs its own connection to the same database, such as the worker's lease-keeping thread. Never log it.
+ */
+export function clientConnectionString(prisma: object): string | undefined {
+  return clientConnectionStrings.get(prisma);
+}
+
 /** Builds a client without touching the network; the first query connects. Prefer `connectDatabase`. */
 export function createPrismaClient(url: string, options: ClientOptions = {}): PrismaClient {
   assertPostgresUrl(url);
@@ -38,6 +49,7 @@ export function createPrismaClient(url: string, options: ClientOptions = {}): Pr
   pool.on("error", () => {});
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
   clientUrls.set(prisma, redactUrl(url));
+  clientConnectionStrings.set(prisma, url);
   return prisma;
 }
 

@@ -2,7 +2,7 @@
 // server, health, and the one data layer: the run queue (./queue, by stage) and the repositories.
 // Test helpers are in "@lml/db/testing", migration authoring in "@lml/db/migrations" (dev-only
 // dependencies).
-export { connectDatabase, createPrismaClient, probeDatabase, PrismaClient } from "./client";
+export { clientConnectionString, connectDatabase, createPrismaClient, probeDatabase, PrismaClient } from "./client";
 export type { ClientOptions, Database, DbKind, ProbeResult } from "./client";
 export { Prisma, RunStatus } from "./generated/prisma/client";
 export type { Artifact, Evaluation, Grid, MetricPoint, Run, Worker } from "./generated/prisma/client";

@@ -31,8 +31,7 @@ export interface CompleteRunInput {
 }
 
 export type CompleteRunResult =
-  | { written: true }
-  | { written: false; reason: "already-succeeded" | "lease-lost" | "canceled"; status: RunStatusName };
+  { written: true } | { written: false; reason: "already-succeeded" | "lease-lost" | "canceled"; status: RunStatusName };
 
 /**
  * Writes a run's results and marks it SUCCEEDED in ONE transaction, holding the run's row lock: the

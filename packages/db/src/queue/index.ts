@@ -3,7 +3,7 @@
  * (`leaseOwner`, `leaseExpiresAt`) says which worker holds it until when. One module per stage:
  *
  *   submit.ts       submitGrid, resolveGrid, gridStatus
- *   lease.ts        claimNextRun, renewLease, releaseLease, requeueExpired
+ *   lease.ts        claimNextRun, renewLease, releaseLease, requeueExpired, heldLeases
  *   complete.ts     completeRun, failRun, markCanceled
  *   cancel.ts       cancelRun, cancelGrid, requeueRun
  *   checkpoints.ts  saveCheckpoint, loadCheckpoint
@@ -15,6 +15,7 @@
  *                            RUNNING --lease expires, requeueExpired--> QUEUED | FAILED
  *                            RUNNING --releaseLease (SIGTERM)-------> QUEUED (attempt not counted)
  *   QUEUED --cancelRun--> CANCELED;   RUNNING --cancelRun--> cancelRequested, worker --markCanceled--> CANCELED
+ *                                      (or completeRun finds cancelRequested --> CANCELED, no results)
  *   FAILED | CANCELED --requeueRun--> QUEUED
  *
  * Every lease-holder write is guarded by `leaseOwner = workerId AND status = 'RUNNING'`, so a worker

@@ -128,32 +128,46 @@ export interface RequeueResult {
 type ExpiredRow = Pick<Run, "id" | "attempts" | "maxAttempts" | "leaseOwner" | "cancelRequested" | "attemptErrors"> & {
   leaseExpiresAt: Date;
   now: Date;
+  /** The lease owner's Worker row, when it has one. */
+  workerSeen: Date | null;
+  workerStopped: Date | null;
 };
+
+/**
+ * Why a lease ran out, as far as the database can tell from the owner's Worker row (its heartbeat is
+ * written by the same lease-keeping thread as the lease, see @lml/training's worker): the worker
+ * stopped, is still heart-beating but could not renew the lease, or went silent.
+ */
+function expiryReason(row: ExpiredRow): string {
+  const expired = `lease expired at ${row.leaseExpiresAt.toISOString()}`;
+  const worker = `worker ${row.leaseOwner ?? "?"}`;
+  if (!row.workerSeen) return `${expired}: ${worker} never registered (killed, crashed or cut off before its first heartbeat)`;
+  if (row.workerStopped) return `${expired}: ${worker} stopped at ${row.workerStopped.toISOString()} without giving the run back`;
+  if (row.workerSeen >= row.leaseExpiresAt)
+    return `${expired}: ${worker} is still alive (last heartbeat ${row.workerSeen.toISOString()}) but did not renew the lease (see its log)`;
+  return `${expired}: ${worker} silent since ${row.workerSeen.toISOString()} (killed, crashed or cut off)`;
+}
 
 /**
  * Takes back every RUNNING run whose lease has expired (its worker died, was killed or cut off):
  * QUEUED again so that the next worker resumes it from its checkpoint, FAILED with each attempt's
  * reason once its attempts reach maxAttempts, or CANCELED if a cancel was pending. Rows another
- * transaction holds (a late heartbeat) are skipped, and re-examined on the next call.
+ * transaction holds (a late heartbeat) are skipped, and re-examined on the next call. Each attempt's
+ * reason says what the owner's Worker row shows (expiryReason).
  */
 export async function requeueExpired(prisma: Db): Promise<RequeueResult> {
   return prisma.$transaction(async (tx) => {
     const rows = await tx.$queryRaw<ExpiredRow[]>`
-      SELECT "id", "attempts", "maxAttempts", "leaseOwner", "leaseExpiresAt", "cancelRequested",
-             "attemptErrors", ${NOW} AS "now"
-      FROM "Run"
-      WHERE "status" = 'RUNNING' AND "leaseExpiresAt" < ${NOW}
-      FOR UPDATE SKIP LOCKED`;
+      SELECT r."id", r."attempts", r."maxAttempts", r."leaseOwner", r."leaseExpiresAt", r."cancelRequested",
+             r."attemptErrors", ${NOW} AS "now", w."lastHeartbeat" AS "workerSeen", w."stoppedAt" AS "workerStopped"
+      FROM "Run" AS r LEFT JOIN "Worker" AS w ON w."id" = r."leaseOwner"
+      WHERE r."status" = 'RUNNING' AND r."leaseExpiresAt" < ${NOW}
+      FOR UPDATE OF r SKIP LOCKED`;
     const result: RequeueResult = { requeued: [], failed: [], canceled: [] };
     for (const row of rows) {
       const errors = [
         ...attemptErrorsOf(row.attemptErrors),
-        {
-          attempt: row.attempts,
-          worker: row.leaseOwner,
-          error: `lease expired at ${row.leaseExpiresAt.toISOString()} (the worker stopped heart-beating: killed, crashed or cut off)`,
-          at: row.now.toISOString(),
-        },
+        { attempt: row.attempts, worker: row.leaseOwner, error: expiryReason(row), at: row.now.toISOString() },
       ];
       const status: RunStatusName = row.cancelRequested ? "CANCELED" : row.attempts >= row.maxAttempts ? "FAILED" : "QUEUED";
       await tx.run.update({
@@ -171,4 +185,25 @@ export async function requeueExpired(prisma: Db): Promise<RequeueResult> {
     }
     return result;
   });
+}
+
+/** A run some worker holds: its lease, as the database sees it now. */
+export interface HeldLease {
+  id: string;
+  name: string;
+  leaseOwner: string | null;
+  leaseExpiresAt: Date;
+  /** Milliseconds until the lease expires (negative: expired, not yet taken back). */
+  expiresInMs: number;
+}
+
+/** Every RUNNING run's lease (optionally one grid's), by the database clock. */
+export async function heldLeases(prisma: Db, gridId?: string): Promise<HeldLease[]> {
+  const rows = await prisma.$queryRaw<Array<Omit<HeldLease, "expiresInMs"> & { now: Date }>>`
+    SELECT "id", "name", "leaseOwner", "leaseExpiresAt", ${NOW} AS "now"
+    FROM "Run"
+    WHERE "status" = 'RUNNING' AND "leaseExpiresAt" IS NOT NULL
+      AND (${gridId ?? null}::uuid IS NULL OR "gridId" = ${gridId ?? null}::uuid)
+    ORDER BY "leaseExpiresAt"`;
+  return rows.map(({ now, ...r }) => ({ ...r, expiresInMs: r.leaseExpiresAt.getTime() - now.getTime() }));
 }

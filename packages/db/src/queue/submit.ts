@@ -1,5 +1,14 @@
 /** Submitting grids, and reading a grid's runs back by id or name (`lml grid submit/status`, the dashboard). */
-import { expandGrid, parseRunConfig, RUN_STATUSES, UsageError, type GridSpec, type RunStatusName } from "@lml/core";
+import {
+  expandGrid,
+  MAX_GRID_RUNS,
+  nameProblem,
+  parseRunConfig,
+  RUN_STATUSES,
+  UsageError,
+  type GridSpec,
+  type RunStatusName,
+} from "@lml/core";
 import type { Prisma, Run } from "../generated/prisma/client";
 import type { Db } from "./run-row";
 
@@ -50,10 +59,16 @@ export async function submitGrid(
   const cells = options.cells ?? expandGrid(spec as GridSpec);
   const priority = options.priority ?? spec.priority ?? 0;
   const maxAttempts = options.maxAttempts ?? spec.maxAttempts ?? 3;
+  assertName(spec.name, "grid name");
   if (cells.length === 0) throw new UsageError(`grid "${spec.name}": the spec expands to no runs`);
+  if (cells.length > MAX_GRID_RUNS)
+    throw new UsageError(
+      `grid "${spec.name}": ${cells.length} runs, more than the ${MAX_GRID_RUNS} one grid may hold; split it into several grids`,
+    );
   // Run names identify cells on the dashboard and in exports, so they must be unique per grid.
   const seen = new Map<string, number>();
   cells.forEach((cell, i) => {
+    assertName(cell.name, `grid "${spec.name}": run ${i}: name`);
     const first = seen.get(cell.name);
     if (first !== undefined) throw new UsageError(`grid "${spec.name}": run ${i}: duplicate run name "${cell.name}" (run ${first} has it)`);
     seen.set(cell.name, i);
@@ -93,16 +108,27 @@ export async function submitGrid(
   });
 }
 
-/** A grid by id, or the newest grid of that name; UsageError when there is none. */
+/**
+ * Names go to terminals, tables and the database: printable text only (core's nameProblem), refused
+ * as a UsageError naming `what` and showing the name JSON-escaped.
+ */
+function assertName(name: string, what: string): void {
+  const problem = nameProblem(name);
+  if (problem) throw new UsageError(`${what} ${JSON.stringify(name)} ${problem}`);
+}
+
+/**
+ * A grid by id, or the newest grid of that name; UsageError when there is none. A name shaped like a
+ * UUID is looked up as an id first, then as a name.
+ */
 export async function resolveGrid(prisma: Db, ref: string): Promise<{ id: string; name: string; createdAt: Date }> {
-  const grid = UUID_RE.test(ref)
-    ? await prisma.grid.findUnique({ where: { id: ref }, select: { id: true, name: true, createdAt: true } })
-    : await prisma.grid.findFirst({
-        where: { name: ref },
-        orderBy: { createdAt: "desc" },
-        select: { id: true, name: true, createdAt: true },
-      });
-  if (!grid) throw new UsageError(`no grid with id or name "${ref}"`);
+  // Checked before the query: PostgreSQL refuses NUL bytes and lone surrogates with an error, not "no such grid".
+  assertName(ref, "grid reference");
+  const select = { id: true, name: true, createdAt: true } as const;
+  const grid =
+    (UUID_RE.test(ref) ? await prisma.grid.findUnique({ where: { id: ref }, select }) : null) ??
+    (await prisma.grid.findFirst({ where: { name: ref }, orderBy: { createdAt: "desc" }, select }));
+  if (!grid) throw new UsageError(`no grid with id or name ${JSON.stringify(ref)}`);
   return grid;
 }
 

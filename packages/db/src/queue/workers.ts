@@ -1,6 +1,6 @@
 /** The worker registry: which trainer processes exist, when each last heart-beat, what it runs. */
 import type { Worker } from "../generated/prisma/client";
-import type { Db } from "./run-row";
+import { NOW, type Db } from "./run-row";
 
 export interface WorkerInfo extends Pick<Worker, "id" | "host"> {
   pid?: number | null;
@@ -16,17 +16,16 @@ export async function registerWorker(prisma: Db, worker: WorkerInfo): Promise<vo
   });
 }
 
-/** The worker row's heartbeat (the dashboard shows workers silent for long as lost). */
+/**
+ * The worker row's heartbeat (the dashboard shows workers silent for long as lost), by the database
+ * clock: requeueExpired compares it with lease times to say why a lease ran out.
+ */
 export async function heartbeatWorker(prisma: Db, workerId: string, currentRunId: string | null): Promise<void> {
-  await prisma.worker.updateMany({
-    where: { id: workerId },
-    data: { lastHeartbeat: new Date(), currentRunId },
-  });
+  await prisma.$executeRaw`
+    UPDATE "Worker" SET "lastHeartbeat" = ${NOW}, "currentRunId" = ${currentRunId}::uuid WHERE "id" = ${workerId}`;
 }
 
 export async function stopWorker(prisma: Db, workerId: string): Promise<void> {
-  await prisma.worker.updateMany({
-    where: { id: workerId },
-    data: { stoppedAt: new Date(), lastHeartbeat: new Date(), currentRunId: null },
-  });
+  await prisma.$executeRaw`
+    UPDATE "Worker" SET "stoppedAt" = ${NOW}, "lastHeartbeat" = ${NOW}, "currentRunId" = NULL WHERE "id" = ${workerId}`;
 }
