@@ -16,21 +16,32 @@ export const PTS_TO_PIXEL_OFFSET = -0.5;
 
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
-/** Parses `.pts` text strictly; every error is a UsageError "<file>:<line>: <what>" (lines 1-based). */
-export function parsePts(text: string, fileName: string): Float32Array {
+export interface ParsePtsOptions {
+  /** The point count the file must hold (68 for iBUG markup); its header must say so too. */
+  points?: number;
+}
+
+/**
+ * Parses `.pts` text strictly; every error is a UsageError "<file>:<line>: <what>" (lines 1-based).
+ * Errors never quote the file's text (issue 16.1: a spec could point a reader at any file, and these
+ * messages reach places readable without a token): they say what the line is not, and the counts
+ * the parser itself derived.
+ */
+export function parsePts(text: string, fileName: string, options: ParsePtsOptions = {}): Float32Array {
   const lines = text.replace(/^\uFEFF/, "").split(/\r?\n/);
   const fail = (line: number, msg: string): never => {
     throw new UsageError(`${fileName}:${line}: ${msg}`);
   };
-  const show = (s: string) => JSON.stringify(s.length > 40 ? s.slice(0, 40) + "…" : s);
   const at = (i: number) => (lines[i] ?? "").trim();
 
-  if (!/^version:\s*1$/.test(at(0))) fail(1, `expected "version: 1", got ${show(at(0))}`);
+  if (!/^version:\s*1$/.test(at(0))) fail(1, `line 1 is not "version: 1"`);
   const header = /^n_points:\s*(\S+)$/.exec(at(1));
-  if (!header) fail(2, `expected "n_points: <count>", got ${show(at(1))}`);
+  if (!header) fail(2, `line 2 is not "n_points: <count>"`);
   const n = Number(header![1]);
-  if (!/^\d+$/.test(header![1]) || n <= 0) fail(2, `n_points must be a positive integer, got ${show(header![1])}`);
-  if (at(2) !== "{") fail(3, `expected "{", got ${show(at(2))}`);
+  if (!/^\d+$/.test(header![1]) || n <= 0) fail(2, `line 2: n_points is not a positive integer`);
+  if (options.points !== undefined && n !== options.points)
+    fail(2, `n_points is ${n}, expected ${options.points}${options.points === 68 ? " (the iBUG 68-point markup)" : ""}`);
+  if (at(2) !== "{") fail(3, `line 3 is not "{"`);
 
   const out = new Float32Array(2 * n);
   for (let k = 0; k < n; k++) {
@@ -40,9 +51,9 @@ export function parsePts(text: string, fileName: string): Float32Array {
     const s = at(i);
     if (s === "}") fail(i + 1, `"}" after ${k} points, but n_points is ${n}`);
     const parts = s.split(/\s+/);
-    if (parts.length !== 2) fail(i + 1, `expected two numbers "x y", got ${show(s)}`);
+    if (parts.length !== 2) fail(i + 1, `line ${i + 1} is not a point "x y" (two numbers)`);
     for (const [j, p] of parts.entries()) {
-      if (!NUMBER.test(p)) fail(i + 1, `${j === 0 ? "x" : "y"} is not a number: ${show(p)}`);
+      if (!NUMBER.test(p)) fail(i + 1, `line ${i + 1}: ${j === 0 ? "x" : "y"} is not a number`);
       out[2 * k + j] = Number(p);
     }
   }
@@ -52,11 +63,9 @@ export function parsePts(text: string, fileName: string): Float32Array {
   if (at(close) !== "}")
     fail(
       close + 1,
-      NUMBER.test(at(close).split(/\s+/)[0] ?? "")
-        ? `more points than n_points (${n}); expected "}"`
-        : `expected "}", got ${show(at(close))}`,
+      NUMBER.test(at(close).split(/\s+/)[0] ?? "") ? `more points than n_points (${n}); expected "}"` : `line ${close + 1} is not "}"`,
     );
-  for (let i = close + 1; i < lines.length; i++) if (at(i) !== "") fail(i + 1, `unexpected text after "}": ${show(at(i))}`);
+  for (let i = close + 1; i < lines.length; i++) if (at(i) !== "") fail(i + 1, `line ${i + 1}: unexpected text after "}"`);
   return out;
 }
 
