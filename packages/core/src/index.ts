@@ -10,6 +10,7 @@ export * from "./stats";
 export * from "./rng";
 export * from "./pts";
 export * from "./dataset-300w";
+export * from "./datasets";
 export * from "./grid-spec";
 export * from "./names";
 export * from "./face-framing";

@@ -51,7 +51,12 @@ const NonBlank = z.string().regex(/\S/, { error: "must name a file or folder" })
 export const RealDataSchema = z.discriminatedUnion("source", [
   /** Simulated stand-in for 300-W from @lml/synth (labelled as simulated everywhere it is shown). */
   z.object({ source: z.literal("proxy-real") }).strict(),
-  /** A 300-W folder in the .pts layout; split lists optional. */
+  /**
+   * A real dataset folder in the 300-W .pts layout (image + .pts pairs): its splits are its sub-folders
+   * `train/`, `common/` and optionally `challenging/`, or list files (`train.txt`, … in the folder, or
+   * the `*List` fields, which win), with entries relative to the folder. Paths are confined to the
+   * dataset roots (core datasets.ts); relative paths are relative to the repository root.
+   */
   z
     .object({
       source: z.literal("300w"),
@@ -70,6 +75,22 @@ export const RealDataSchema = z.discriminatedUnion("source", [
  */
 export const FACE_MODELS = ["auto", "sfm", "procedural"] as const;
 
+/**
+ * The validation split of every domain (study.ts VALIDATION_SETS), for model selection and tuning:
+ * - 300-W: `fraction` of the dataset's train split is held out — the faces are shuffled by `seed` and
+ *   the first ones kept aside — and the run trains on the rest (`data.realTrain` counts from the rest);
+ * - generated domains (synthetic, proxy-real): `fraction` × `data.syntheticTrain` (resp. `data.realTrain`)
+ *   faces drawn from the train split's generator under `seed`, i.e. faces the run never trains on.
+ * `seed` is a split seed, fixed for a study (not the run seed), so every run validates on the same faces.
+ * fraction 0 = no validation sets.
+ */
+export const ValidationConfigSchema = z
+  .object({
+    fraction: z.number().min(0).max(0.5).default(0.1),
+    seed: z.number().int().min(0).max(DB_INT_MAX).default(505),
+  })
+  .strict();
+
 export const DataConfigSchema = z
   .object({
     /** Dense synthetic scheme (point count) the model predicts; 68 for the supervised-real regime. */
@@ -84,6 +105,7 @@ export const DataConfigSchema = z
     realChallenging: z.number().int().min(1).max(DB_INT_MAX).default(100),
     real: RealDataSchema.default({ source: "proxy-real" }),
     faceModel: z.enum(FACE_MODELS).default("auto"),
+    validation: ValidationConfigSchema.default(ValidationConfigSchema.parse({})),
   })
   .strict();
 

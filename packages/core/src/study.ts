@@ -101,9 +101,9 @@ export const DOMAINS = ["synthetic", "real"] as const;
 export type Domain = (typeof DOMAINS)[number];
 
 /**
- * The test sets every run is evaluated on (Evaluation.testSet), in table column order. A validation
- * split per domain (carved from train, for model selection) is a separate list when it comes, so that
- * no table ever mixes it with these.
+ * The test sets every run is evaluated on (Evaluation.testSet), in table column order: the study
+ * tables' default columns. A dataset without a challenging split has no `challenging` evaluations
+ * (its cell reads "no data"; nothing else is put in its place).
  */
 export const TEST_SETS = ["synthetic-test", "common", "challenging"] as const;
 export type TestSet = (typeof TEST_SETS)[number];
@@ -114,9 +114,32 @@ export const TEST_SET_INFO: Readonly<Record<TestSet, { label: string; domain: Do
   challenging: { label: "Challenging test", domain: "real" },
 };
 
-/** Labels of every split an evaluation may name: the test sets, and "train" (fits, diagnostics). */
+/**
+ * Validation sets, one per domain, for model selection and tuning (never the test sets): carved from
+ * the training data by a fixed split seed (RunConfig `data.validation`), disjoint from what a run
+ * trains on. Every run is evaluated on them like on the test sets (Evaluation.testSet), but they are
+ * a list of their own so that the study tables never show them unless asked (`testSets`).
+ */
+export const VALIDATION_SETS = ["synthetic-val", "real-val"] as const;
+export type ValidationSet = (typeof VALIDATION_SETS)[number];
+
+export const VALIDATION_SET_INFO: Readonly<Record<ValidationSet, { label: string; domain: Domain }>> = {
+  "synthetic-val": { label: "Synthetic validation", domain: "synthetic" },
+  "real-val": { label: "Real validation", domain: "real" },
+};
+
+/** A set a run is evaluated on: a test set or a validation set. */
+export type EvalSet = TestSet | ValidationSet;
+export const EVAL_SET_INFO: Readonly<Record<EvalSet, { label: string; domain: Domain }>> = { ...TEST_SET_INFO, ...VALIDATION_SET_INFO };
+
+export function isValidationSet(name: string): name is ValidationSet {
+  return (VALIDATION_SETS as readonly string[]).includes(name);
+}
+
+/** Labels of every split an evaluation may name: the test sets, the validation sets, and "train" (fits, diagnostics). */
 export const SPLIT_LABELS: Readonly<Record<string, string>> = {
   ...Object.fromEntries(TEST_SETS.map((t) => [t, TEST_SET_INFO[t].label])),
+  ...Object.fromEntries(VALIDATION_SETS.map((t) => [t, VALIDATION_SET_INFO[t].label])),
   train: "Training set",
 };
 
@@ -147,7 +170,7 @@ export const TABLE_PROTOCOLS = ["nearest-subset", "test-time-mlp"] as const sati
  * (the synthetic points themselves; the study shows that number in both tables).
  */
 export function protocolFallback(protocol: string, testSet: string): string[] {
-  const synthetic = (TEST_SET_INFO as Record<string, { domain: Domain } | undefined>)[testSet]?.domain === "synthetic";
+  const synthetic = (EVAL_SET_INFO as Record<string, { domain: Domain } | undefined>)[testSet]?.domain === "synthetic";
   return [protocol, "direct", ...(synthetic ? ["dense"] : [])];
 }
 

@@ -136,3 +136,14 @@ describe("parseRunConfig", () => {
     );
   });
 });
+
+describe("data.validation", () => {
+  it("defaults to a tenth of the train data under the fixed split seed 505, and bounds the fraction", () => {
+    expect(RunConfigSchema.parse({ regime: "synthetic-only" }).data.validation).toEqual({ fraction: 0.1, seed: 505 });
+    expect(rejection({ regime: "synthetic-only", data: { validation: { fraction: 0 } } })).toBe("accepted");
+    expect(rejection({ regime: "synthetic-only", data: { validation: { fraction: 0.6 } } })).toMatch(/^data\.validation\.fraction: /);
+    expect(rejection({ regime: "synthetic-only", data: { validation: { size: 3 } } } as unknown as RunConfigInput)).toMatch(
+      /^data\.validation/,
+    );
+  });
+});

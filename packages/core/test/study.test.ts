@@ -14,7 +14,11 @@ import {
   TERMINAL_STATUSES,
   TEST_SETS,
   TEST_SET_INFO,
+  SPLIT_LABELS,
+  VALIDATION_SETS,
+  VALIDATION_SET_INFO,
   bestProtocol,
+  isValidationSet,
   isActiveStatus,
   isRequeueableStatus,
   lowerIsBetter,
@@ -46,6 +50,16 @@ describe("study vocabulary", () => {
     expect(protocolFallback("test-time-mlp", "common")).toEqual(["test-time-mlp", "direct"]);
     expect(bestProtocol(["direct", "nearest-subset", "dense"])).toBe("nearest-subset");
     expect(bestProtocol(["dense"])).toBe("dense");
+  });
+
+  it("keeps the validation sets, one per domain, apart from the test sets (the tables' default columns)", () => {
+    expect(VALIDATION_SETS.map((v) => VALIDATION_SET_INFO[v].domain)).toEqual(["synthetic", "real"]);
+    expect(VALIDATION_SETS.some((v) => (TEST_SETS as readonly string[]).includes(v))).toBe(false);
+    expect(TEST_SETS.some(isValidationSet)).toBe(false);
+    for (const v of VALIDATION_SETS) expect(SPLIT_LABELS[v]).toMatch(/validation/);
+    // a synthetic validation cell falls back to dense like the synthetic test
+    expect(protocolFallback("nearest-subset", "synthetic-val")).toEqual(["nearest-subset", "direct", "dense"]);
+    expect(protocolFallback("nearest-subset", "real-val")).toEqual(["nearest-subset", "direct"]);
   });
 
   it("knows which way each metric improves and which statuses are finished", () => {
