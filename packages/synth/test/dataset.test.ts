@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import sharp from "sharp";
 import { createDataset, GENERATOR_VERSION, type DatasetOptions, type Sample } from "../src/index";
 import { contactSheet } from "../src/preview";
+import { HAS_SFM } from "./models";
 
 const dirs: string[] = [];
 const tmp = () => { const d = mkdtempSync(join(tmpdir(), "lml-synth-test-")); dirs.push(d); return d; };
@@ -46,6 +47,7 @@ describe("dataset cache", () => {
       const before = readdirSync(dir).length;
       const changes: Partial<DatasetOptions>[] = [{ seed: 4 }, { size: 72 }, { split: "test" }, { count: base.count + 1 }, { channels: base.channels === 1 ? 3 : 1 }];
       if (base.domain === "synthetic") changes.push({ scheme: 68 });
+      if (HAS_SFM) changes.push({ faceModel: "procedural" }); // the key holds the face model "auto" resolved to
       for (const c of changes) createDataset({ ...base, ...c, cacheDir: dir }).get(0);
       expect(readdirSync(dir).length).toBe(before + changes.length);
     }
@@ -87,6 +89,23 @@ describe("preview", () => {
     expect(meta.format).toBe("png");
     expect(meta.width).toBe(2 * 192);
     const bad = spawnSync(process.execPath, [join(root, "scripts/lml.mjs"), "synth", "preview", "--domain", "real", "--out", out], { cwd: root, encoding: "utf8", timeout: 110_000 });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain("--domain");
+  });
+});
+
+describe("stats", () => {
+  it("`lml synth stats --json` prints a domain's framing, colour and pose statistics; a bad domain exits 2", () => {
+    const root = resolve(__dirname, "../../..");
+    const r = spawnSync(process.execPath, [join(root, "scripts/lml.mjs"), "synth", "stats", "--domain", "synthetic", "--count", "3", "--size", "64", "--json"], { cwd: root, encoding: "utf8", timeout: 110_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const s = JSON.parse(r.stdout) as { domain: string; count: number; framing: { side: { mean: number } }; colour: { luminance: { counts: number[] } }; pose: { yaw: { mean: number } } };
+    expect(s.domain).toBe("synthetic");
+    expect(s.count).toBe(3);
+    expect(s.framing.side.mean).toBeCloseTo(1 / 1.4, 3);
+    expect(s.colour.luminance.counts.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+    expect(Number.isFinite(s.pose.yaw.mean)).toBe(true);
+    const bad = spawnSync(process.execPath, [join(root, "scripts/lml.mjs"), "synth", "stats", "--domain", "photos"], { cwd: root, encoding: "utf8", timeout: 110_000 });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain("--domain");
   });
