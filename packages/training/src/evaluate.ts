@@ -66,10 +66,26 @@ function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
+/** Thrown when `shouldStop` (a cancel, a signal) asks an evaluation to stop; train() makes it StopRequested. */
+export class EvaluationStopped extends Error {
+  constructor() {
+    super("evaluation stopped on request");
+    this.name = "EvaluationStopped";
+  }
+}
+
+/** Polled between batches and MLP epochs: true stops the evaluation (EvaluationStopped). */
+export type ShouldStop = () => boolean | Promise<boolean>;
+
+async function yieldOrStop(shouldStop?: ShouldStop): Promise<void> {
+  await yieldToEventLoop();
+  if (await shouldStop?.()) throw new EvaluationStopped();
+}
+
 export async function predictSplit(
   model: Hourglass,
   source: BatchSource,
-  opts: { side: number; channels: number; batchSize: number; transfer?: LabelTransfer; keepImages?: number },
+  opts: { side: number; channels: number; batchSize: number; transfer?: LabelTransfer; keepImages?: number; shouldStop?: ShouldStop },
 ): Promise<SplitPredictions> {
   const k = model.config.landmarks;
   const preds: Float32Array[] = [];
@@ -91,7 +107,7 @@ export async function predictSplit(
     tf.dispose(outs);
     gts.push(batch.landmarks);
     gts68.push(batch.landmarks68);
-    await yieldToEventLoop();
+    await yieldOrStop(opts.shouldStop);
     const keep = Math.min(batch.size, (opts.keepImages ?? 0) - count);
     if (keep > 0) kept.push(batch.images.slice(0, keep * plane));
     count += batch.size;
@@ -143,6 +159,7 @@ export interface MlpFitOptions {
   seed: number;
   batchSize?: number;
   lr?: number;
+  shouldStop?: ShouldStop;
 }
 
 /**
@@ -165,7 +182,7 @@ export async function fitTestTimeMlp(train: SplitPredictions, subset: Int32Array
       optimizer.minimize(() => tf.mean(tf.abs(tf.sub(mlp.apply(tf.gather(x, idx)), tf.gather(y, idx)))) as tf.Scalar, false, mlp.variables);
       idx.dispose();
     }
-    await yieldToEventLoop();
+    await yieldOrStop(opts.shouldStop);
   }
   optimizer.dispose();
   x.dispose();
@@ -200,6 +217,8 @@ export interface EvaluationInputs {
   mlp: { epochs: number; hidden: number; seed: number };
   /** Images per test set to keep, with their GT and the table protocol's prediction, as sample strips (0: none). */
   samples?: number;
+  /** Polled between batches: true stops the evaluation with EvaluationStopped (a cancel during it). */
+  shouldStop?: ShouldStop;
 }
 
 export interface EvaluationOutcome {
@@ -230,7 +249,7 @@ export async function evaluateModel(inp: EvaluationInputs): Promise<EvaluationOu
   const k = model.config.landmarks;
   const is68 = inp.ibugModel;
   const n = inp.samples ?? 0;
-  const pOpts = { side, channels: inp.channels, batchSize: inp.batchSize, transfer: inp.transfer };
+  const pOpts = { side, channels: inp.channels, batchSize: inp.batchSize, transfer: inp.transfer, shouldStop: inp.shouldStop };
   const testOpts = { ...pOpts, keepImages: n };
   const out: EvaluationRecord[] = [];
   const samples: SampleSet[] = [];
@@ -269,7 +288,7 @@ export async function evaluateModel(inp: EvaluationInputs): Promise<EvaluationOu
     }
   }
   const trainPred = await predictSplit(model, inp.realTrain, pOpts);
-  const mlp = await fitTestTimeMlp(trainPred, inp.subset, { side, ...inp.mlp });
+  const mlp = await fitTestTimeMlp(trainPred, inp.subset, { side, ...inp.mlp, shouldStop: inp.shouldStop });
   try {
     for (const { testSet, source } of inp.realTests) {
       const p = await predictSplit(model, source, testOpts);

@@ -53,7 +53,7 @@ import {
   type BatchSource,
   type RealSplit,
 } from "./data";
-import { type EvaluationOutcome, evaluateModel } from "./evaluate";
+import { type EvaluationOutcome, EvaluationStopped, evaluateModel } from "./evaluate";
 import { StopRequested, type TrainHooks, type TrainResult } from "./hooks";
 import { coordLoss, landmarkLoss } from "./losses";
 import { buildNets, disposeNets, nearestSubsetFor, type Nets } from "./nets";
@@ -207,6 +207,11 @@ export async function train(config: RunConfig, hooks: TrainHooks = {}): Promise<
       batchSize: config.eval.batchSize,
       mlp: { epochs: config.eval.mlpEpochs, hidden: config.eval.mlpHidden, seed: config.seed + 3 },
       samples,
+      shouldStop: hooks.shouldStop,
+    }).catch((err: unknown) => {
+      // Stopped during an evaluation (a cancel, a signal): the weights were checkpointed just before it,
+      // so a resumed run evaluates again.
+      throw err instanceof EvaluationStopped ? new StopRequested(cursor.step) : err;
     });
   const checkpoint = async () => {
     if (!hooks.checkpoint) return;
