@@ -14,6 +14,8 @@ export type { MigrateResult, MigrationFileInfo, MigrationState } from "./migrate
 export { migrateDefaultDatabase } from "./migrate-default";
 export * from "./queue";
 export { getHealth } from "./health";
+export { CHANGE_CHANNEL, changeFromNotification, mergeChanges, openChangeFeed } from "./changes";
+export type { ChangeEvent, ChangeFeed, ChangeFeedMode, ChangeFeedOptions } from "./changes";
 export type { Health } from "./health";
 export { ConstraintError } from "./errors";
 export * from "./repositories";
