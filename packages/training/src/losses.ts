@@ -34,21 +34,121 @@ export function landmarkRows(heatmaps: tf.Tensor4D): tf.Tensor3D {
 }
 
 /**
+ * How far inside the soft-argmax's reach (the outermost cell centres, ½ and size − ½ in cell units) a
+ * target's mean is kept, in cells: a point beyond gets the target of the nearest point this far inside.
+ * Closer would make the border target nearly one-hot (logits driven towards infinity); 0.05 cells is
+ * 0.4 px on a 64-px image at 8×8.
+ */
+export const TARGET_EDGE_MARGIN = 0.05;
+
+/**
+ * The centre μ (cell units) of a Gaussian of `sigma` cells that, sampled at the `size` cell centres
+ * j + ½ and renormalised, has its mean at `u` — the same Gaussian shape, moved outwards so that the
+ * truncation at the grid's edge no longer pulls its mean inwards (a Gaussian centred on the point has
+ * its mean pulled up to ~1 cell towards the middle near an 8-cell grid's edge). `u` outside the
+ * reachable range is first clamped to it (`TARGET_EDGE_MARGIN`). Newton on the mean, whose derivative
+ * is the sampled distribution's variance / σ², kept inside a bisection bracket; float64, to 1e-9 cells.
+ */
+export function targetCentre(u: number, size: number, sigma: number): number {
+  if (size === 1) return 0.5;
+  const want = Math.min(size - 0.5 - TARGET_EDGE_MARGIN, Math.max(0.5 + TARGET_EDGE_MARGIN, u));
+  const s2 = sigma * sigma;
+  const moments = (mu: number) => {
+    // Weights relative to the largest (the cell nearest μ), so a centre far outside cannot underflow.
+    const near = Math.min(size - 1, Math.max(0, Math.round(mu - 0.5)));
+    const top = -((near + 0.5 - mu) ** 2) / (2 * s2);
+    let w = 0;
+    let m1 = 0;
+    let m2 = 0;
+    for (let j = 0; j < size; j++) {
+      const c = j + 0.5;
+      const e = Math.exp(-((c - mu) ** 2) / (2 * s2) - top);
+      w += e;
+      m1 += e * c;
+      m2 += e * c * c;
+    }
+    const mean = m1 / w;
+    return { mean, variance: Math.max(0, m2 / w - mean * mean) };
+  };
+  // The mean grows monotonically with μ; bracket the root, then Newton with bisection as the fallback.
+  let a = want - 1;
+  let b = want + 1;
+  while (moments(a).mean > want) a -= 2 * (want - a);
+  while (moments(b).mean < want) b += 2 * (b - want);
+  let mu = want;
+  for (let it = 0; it < 100; it++) {
+    const { mean, variance } = moments(mu);
+    const f = mean - want;
+    if (Math.abs(f) < 1e-9) break;
+    if (f > 0) b = mu;
+    else a = mu;
+    const next = mu - (f * s2) / Math.max(variance, 1e-300);
+    mu = next > a && next < b ? next : (a + b) / 2;
+  }
+  return mu;
+}
+
+/** Table entries per cell of `centreTable`. */
+const TABLE_STEPS_PER_CELL = 128;
+const centreTables = new Map<string, (u: number) => number>();
+
+/**
+ * `targetCentre` for one grid size and σ as a function of u, by linear interpolation in a table of
+ * 128 entries per cell, built on first use (≈ 30 ms at 8 cells; the exact solve costs ~30 µs a point,
+ * too much for every point of every step). Interpolation error: under 1e-4 cells at the clamp, where
+ * μ(u) bends most, and far below elsewhere (tested against `targetCentre`).
+ */
+function centreTable(size: number, sigma: number): (u: number) => number {
+  const key = `${size}:${sigma}`;
+  const hit = centreTables.get(key);
+  if (hit) return hit;
+  const lo = 0.5 + TARGET_EDGE_MARGIN;
+  const hi = size - 0.5 - TARGET_EDGE_MARGIN;
+  const steps = Math.max(1, Math.ceil((hi - lo) * TABLE_STEPS_PER_CELL));
+  const mu = new Float64Array(steps + 1);
+  for (let i = 0; i <= steps; i++) mu[i] = targetCentre(lo + ((hi - lo) * i) / steps, size, sigma);
+  const f =
+    size === 1
+      ? () => 0.5
+      : (u: number) => {
+          const t = ((Math.min(hi, Math.max(lo, u)) - lo) / (hi - lo)) * steps;
+          const i = Math.min(steps - 1, Math.floor(t));
+          return mu[i] + (t - i) * (mu[i + 1] - mu[i]);
+        };
+  centreTables.set(key, f);
+  return f;
+}
+
+/**
  * Gaussian target distributions for landmark coordinates (B×N×2 in image-side units) on an h×w grid,
- * as rows B×N×(h·w) (row-major cells), each summing to 1: a separable product of 1-D Gaussians
- * evaluated at cell centres, each normalised.
+ * as rows B×N×(h·w) (row-major cells), each summing to 1: a separable product of 1-D Gaussians of σ
+ * cells sampled at the cell centres, each normalised over the grid, and each centred (`targetCentre`)
+ * so that its expectation — what soft-argmax reads from a prediction equal to the target, i.e. the best
+ * prediction under the cross-entropy alone — is the landmark itself wherever soft-argmax can reach it
+ * (issue 14: centred on the point, the truncated Gaussian put it up to 0.54 cells inwards at 8×8). The coordinates
+ * are read to the host for this (they are data, never differentiated).
  */
 export function gaussianTargetRows(coords: tf.Tensor3D, h: number, w = h, sigma = HEATMAP_SIGMA): tf.Tensor3D {
+  const [b, n] = coords.shape;
+  const xy = coords.dataSync();
+  const cx = centreTable(w, sigma);
+  const cy = centreTable(h, sigma);
+  const centres = new Float32Array(xy.length);
+  for (let i = 0; i < xy.length; i += 2) {
+    centres[i] = cx(xy[i] * w);
+    centres[i + 1] = cy(xy[i + 1] * h);
+  }
   return tf.tidy(() => {
-    const [b, n] = coords.shape;
+    const mu = tf.tensor3d(centres, [b, n, 2]);
     const axis = (c: tf.Tensor, size: number) => {
       const cells = tf.reshape(tf.add(tf.range(0, size, 1, "float32"), 0.5), [1, 1, size]);
-      const d = tf.sub(cells, tf.mul(c, size)); // B×N×size, in cells
-      const e = tf.exp(tf.div(tf.mul(d, d), -2 * sigma * sigma));
-      return tf.div(e, tf.add(tf.sum(e, 2, true), 1e-12));
+      const d = tf.sub(cells, c); // B×N×size, in cells
+      const q = tf.div(tf.mul(d, d), -2 * sigma * sigma);
+      const e = tf.exp(tf.sub(q, tf.max(q, 2, true))); // a centre far outside must not underflow to 0/0
+      return tf.div(e, tf.sum(e, 2, true));
     };
-    const gx = axis(tf.slice(coords, [0, 0, 0], [b, n, 1]), w); // B×N×w
-    const gy = axis(tf.slice(coords, [0, 0, 1], [b, n, 1]), h); // B×N×h
+    const gx = axis(tf.slice(mu, [0, 0, 0], [b, n, 1]), w); // B×N×w
+    const gy = axis(tf.slice(mu, [0, 0, 1], [b, n, 1]), h); // B×N×h
     return tf.reshape(tf.mul(tf.reshape(gy, [b, n, h, 1]), tf.reshape(gx, [b, n, 1, w])), [b, n, h * w]) as tf.Tensor3D;
   });
 }
