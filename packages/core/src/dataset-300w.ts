@@ -186,14 +186,23 @@ function axisWeights(out: number, start: number, step: number, n: number): { ind
       const b = a + step;
       for (let j = Math.floor(a); j < Math.ceil(b); j++) {
         const w = (Math.min(b, j + 1) - Math.max(a, j)) / step;
-        if (j >= 0 && j < n && w > 0) (index.push(j), weight.push(w));
+        if (j >= 0 && j < n && w > 0) {
+          index.push(j);
+          weight.push(w);
+        }
       }
     } else {
       const c = start + (u + 0.5) * step - 0.5; // in pixel-index coordinates (centres at integers)
       const j0 = Math.floor(c);
       const t = c - j0;
-      if (j0 >= 0 && j0 < n) (index.push(j0), weight.push(1 - t));
-      if (j0 + 1 >= 0 && j0 + 1 < n && t > 0) (index.push(j0 + 1), weight.push(t));
+      if (j0 >= 0 && j0 < n) {
+        index.push(j0);
+        weight.push(1 - t);
+      }
+      if (j0 + 1 >= 0 && j0 + 1 < n && t > 0) {
+        index.push(j0 + 1);
+        weight.push(t);
+      }
     }
     taps.push({ index, weight });
   }
