@@ -124,6 +124,7 @@ const charColumnsOf = new WeakMap<unknown[], number[]>();
  */
 export class CatalogTypesPool extends pg.Pool {
   // pg.Pool.query is heavily overloaded; forward everything unchanged.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the override must accept and return every overload's types
   override query(...args: any[]): any {
     const result = (super.query as (...a: unknown[]) => unknown)(...args);
     if (result && typeof (result as Promise<unknown>).then === "function") {
@@ -171,6 +172,8 @@ export class CatalogTypesPg extends PrismaPg {
  */
 export async function loadSchemaEngineWasm(): Promise<typeof import("@prisma/schema-engine-wasm")> {
   const require = createRequire(import.meta.url);
+  // A devDependency on purpose: only schema-diff.ts (the dev-only "@lml/db/migrations" entry) calls this.
+  // eslint-disable-next-line import-x/no-extraneous-dependencies -- dev-only, see above
   const bg = (await import("@prisma/schema-engine-wasm/schema_engine_bg")) as typeof import("@prisma/schema-engine-wasm") & {
     __wbg_set_wasm(exports: WebAssembly.Exports): void;
   };
