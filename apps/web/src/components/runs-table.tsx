@@ -38,7 +38,7 @@ export function RunsTable({ gridId, live }: { gridId?: string; live?: boolean })
   const cancel = useMutation(trpc.runs.cancel.mutationOptions({ onSuccess: invalidate }));
   const requeue = useMutation(trpc.runs.requeue.mutationOptions({ onSuccess: invalidate }));
 
-  const items = q.data?.items ?? [];
+  const items = useMemo(() => q.data?.items ?? [], [q.data]);
   const columns = useMemo(() => {
     if (params === "none" || items.length === 0) return [] as string[];
     if (params === "all") return Object.keys(flattenConfig(items[0].config)).filter((p) => p !== "regime" && p !== "seed");
