@@ -6,11 +6,25 @@
  *
  * Data sets are rendered from FIXED seeds per split (not the run seed): every run of a study sees the
  * same images (and the synth cache renders them once), so seeds vary only initialisation, shuffling and
- * augmentation, and every model is tested on the very same test faces.
+ * augmentation, and every model is tested on the very same test faces. The validation sets likewise
+ * come from a fixed split seed (`data.validation.seed`), disjoint from the training faces.
+ *
+ * Real datasets are read through core's datasets.ts: only inside the dataset roots (a path outside is a
+ * UsageError, so the worker fails the run at once), splits from the folder's sub-folders or list files.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { join } from "node:path";
-import { FACE_CROP_MARGIN, Rng, UsageError, load300W, type RunConfig } from "@lml/core";
+import {
+  Rng,
+  UsageError,
+  datasetRoots,
+  loadFaces,
+  openRealSplit,
+  type Face,
+  type FaceEntry,
+  type RealFolderSource,
+  type RunConfig,
+} from "@lml/core";
 
 /** One batch, as @lml/synth yields it (the 300-W loader is adapted to the same shape). */
 export interface Batch {
@@ -52,20 +66,25 @@ export async function openSynthetic(config: RunConfig, split: "train" | "test"):
   return openGenerated(config, "synthetic", split, count, config.data.scheme);
 }
 
-/** A split rendered by @lml/synth (cached on disk): the synthetic domain, or the simulated proxy-real one. */
+/**
+ * A split rendered by @lml/synth (cached on disk): the synthetic domain, or the simulated proxy-real one.
+ * `seed` defaults to the split's fixed seed; validation sets draw the train split under their own.
+ */
 async function openGenerated(
   config: RunConfig,
   domain: "synthetic" | "proxy-real",
   split: keyof typeof SPLIT_SEEDS,
   count: number,
   points: number,
+  seed: number = SPLIT_SEEDS[split],
+  name = `${domain}-${split}`,
 ): Promise<BatchSource> {
   const { createDataset } = await synth();
   const ds = createDataset({
     domain,
     split,
     count,
-    seed: SPLIT_SEEDS[split],
+    seed,
     size: config.model.inputSize,
     channels: config.model.inputChannels,
     scheme: config.data.scheme,
@@ -73,7 +92,7 @@ async function openGenerated(
     cacheDir: synthCacheDir(),
   });
   return {
-    name: `${domain}-${split}`,
+    name,
     length: ds.length,
     points,
     batches: (bs, opts) => ds.batches(bs, opts) as Iterable<Batch> | AsyncIterable<Batch>,
@@ -83,36 +102,86 @@ async function openGenerated(
 export type RealSplit = "train" | "common" | "challenging";
 
 /**
- * A real split: the 300-W folder when `config.data.real.source === "300w"`, else the simulated
- * `proxy-real` domain of @lml/synth. Real faces carry 68 points (`points` = 68).
+ * A real split: the 300-W dataset folder when `config.data.real.source === "300w"`, else the simulated
+ * `proxy-real` domain of @lml/synth. Real faces carry 68 points (`points` = 68). A dataset without a
+ * challenging split gives null for it: the run has no challenging evaluation (the tables say "no
+ * data"); nothing else is put in its place.
  */
-export async function openReal(config: RunConfig, split: RealSplit): Promise<BatchSource> {
+export async function openReal(config: RunConfig, split: "train" | "common"): Promise<BatchSource>;
+export async function openReal(config: RunConfig, split: RealSplit): Promise<BatchSource | null>;
+export async function openReal(config: RunConfig, split: RealSplit): Promise<BatchSource | null> {
   const count = split === "train" ? config.data.realTrain : split === "common" ? config.data.realCommon : config.data.realChallenging;
   const real = config.data.real;
-  if (real.source === "300w") return open300W(config, split, count);
+  if (real.source === "300w") {
+    const entries =
+      split === "train" ? (await carved300W(config, real)).train : (await openRealSplit(real, split, datasetRoots()))?.entries;
+    if (!entries) return null;
+    return faceSource(config, `300w-${split}`, entries.slice(0, count));
+  }
   return openGenerated(config, "proxy-real", split, count, 68);
 }
 
+/** Validation images of a generated domain: `fraction` of its train count, at least one when fraction > 0. */
+export function validationCount(fraction: number, trainCount: number): number {
+  return fraction > 0 ? Math.max(1, Math.round(fraction * trainCount)) : 0;
+}
+
 /**
- * A split of a 300-W folder (core's loader: square crop around the landmarks, resized to the model
- * input). The split's list file (`trainList`, …) picks its faces; without one the split is the whole
- * folder, which only makes sense for a quick look, never for a study. At most `count` faces, in name order.
+ * Splits faces into validation and train by the validation split seed: shuffled by `seed`, the first
+ * `fraction` of them (at least one) are held out; both parts keep name order. Independent of the run.
  */
-async function open300W(config: RunConfig, split: RealSplit, count: number): Promise<BatchSource> {
-  const real = config.data.real as Extract<RunConfig["data"]["real"], { source: "300w" }>;
-  const splitList = split === "train" ? real.trainList : split === "common" ? real.commonList : real.challengingList;
-  const faces = await load300W(real.dir, {
-    inputSize: config.model.inputSize,
-    channels: config.model.inputChannels,
-    splitList,
-    limit: count,
-    margin: FACE_CROP_MARGIN, // core's one framing rule, as the generated domains are framed
-  });
-  if (faces.length === 0) throw new UsageError(`data.real.dir ${real.dir}: no faces for the ${split} split`);
+export function carveValidation<T>(entries: readonly T[], fraction: number, seed: number): { train: T[]; val: T[] } {
+  const k = validationCount(fraction, entries.length);
+  if (k > 0 && k >= entries.length)
+    throw new UsageError(`data.validation.fraction: ${fraction} of ${entries.length} training faces leaves none to train on`);
+  const order = entries.map((_, i) => i);
+  new Rng(seed).shuffle(order);
+  const held = new Set(order.slice(0, k));
+  return { train: entries.filter((_, i) => !held.has(i)), val: entries.filter((_, i) => held.has(i)) };
+}
+
+/** The 300-W dataset's train split, carved into validation and train faces (see RunConfig data.validation). */
+async function carved300W(config: RunConfig, real: RealFolderSource): Promise<{ train: FaceEntry[]; val: FaceEntry[] }> {
+  const split = await openRealSplit(real, "train", datasetRoots());
+  const { fraction, seed } = config.data.validation;
+  return carveValidation(split!.entries, fraction, seed);
+}
+
+/**
+ * The validation sets (study.ts VALIDATION_SETS) of a run, each null when `data.validation.fraction` is 0:
+ * `synthetic` drawn from the synthetic train generator under the validation seed; `real` carved from the
+ * 300-W train split, or drawn from the proxy-real train generator under that seed.
+ */
+export async function openValidation(config: RunConfig): Promise<{ synthetic: BatchSource | null; real: BatchSource | null }> {
+  const { fraction, seed } = config.data.validation;
+  if (fraction === 0) return { synthetic: null, real: null };
+  const taken = Object.entries(SPLIT_SEEDS).find(([, s]) => s === seed);
+  if (taken)
+    throw new UsageError(`data.validation.seed: ${seed} is the ${taken[0]} split's seed; validation faces must be other faces than those`);
+  const synthetic = await openGenerated(
+    config,
+    "synthetic",
+    "train",
+    validationCount(fraction, config.data.syntheticTrain),
+    config.data.scheme,
+    seed,
+    "synthetic-val",
+  );
+  const real = config.data.real;
+  const realVal =
+    real.source === "300w"
+      ? await faceSource(config, "300w-real-val", (await carved300W(config, real)).val)
+      : await openGenerated(config, "proxy-real", "train", validationCount(fraction, config.data.realTrain), 68, seed, "proxy-real-val");
+  return { synthetic, real: realVal };
+}
+
+/** Loaded faces of a real dataset (core's loader, framed by the one rule) as a BatchSource, in name order. */
+async function faceSource(config: RunConfig, name: string, entries: FaceEntry[]): Promise<BatchSource> {
+  const faces: Face[] = await loadFaces(entries, { inputSize: config.model.inputSize, channels: config.model.inputChannels });
   const side = config.model.inputSize;
   const plane = side * side * config.model.inputChannels;
   return {
-    name: `300w-${split}`,
+    name,
     length: faces.length,
     points: 68,
     *batches(batchSize, { shuffle, seed }) {

@@ -18,21 +18,24 @@ import {
   EVAL_NORMS,
   Rng,
   evaluateShapes,
+  isValidationSet,
   normalisers,
   selectSubset,
   type EvalNorm,
+  type EvalSet,
   type EvaluationResult,
   type Protocol,
-  type TestSet,
 } from "@lml/core";
 import { LabelTransferMLP, type LabelTransfer } from "./adaptation/transfer";
 import { softArgmax } from "./backend/ops";
 import { type BatchSource, epochBatches, imageTensor } from "./data";
 import type { Hourglass } from "./model";
 import type { SampleSet } from "./samples";
+import { encodeTestTimeMlp } from "./test-time-mlp";
 
 export interface EvaluationRecord extends EvaluationResult {
-  testSet: TestSet;
+  /** A test set, or a validation set (study.ts VALIDATION_SETS). */
+  testSet: EvalSet;
   protocol: Protocol;
   norm: EvalNorm;
 }
@@ -138,7 +141,7 @@ function concat(parts: Float32Array[]): Float32Array {
  * computed from the faces' GT 68 points (`gt68`) so dense and 68-point protocols share one yardstick.
  */
 export function scoreShapes(
-  testSet: TestSet,
+  testSet: EvalSet,
   protocol: Protocol,
   pred: Float32Array,
   gt: Float32Array,
@@ -203,8 +206,11 @@ export interface EvaluationInputs {
   model: Hourglass;
   /** The synthetic test split (dense GT); null for 68-point models' runs without one. */
   syntheticTest: BatchSource | null;
+  /** The synthetic validation set, scored like the synthetic test as "synthetic-val" (none when null). */
+  syntheticVal?: BatchSource | null;
   realTrain: BatchSource;
-  realTests: { testSet: TestSet; source: BatchSource }[];
+  /** The real test sets, and the real validation set ("real-val"). */
+  realTests: { testSet: EvalSet; source: BatchSource }[];
   /** For each iBug68 point, its nearest dense point (identity for 68-point models). */
   subset: Int32Array;
   /** The label-transfer head (MLP or U-Net) of syn-real-label-adaptation, when the run has one. */
@@ -219,12 +225,16 @@ export interface EvaluationInputs {
   samples?: number;
   /** Polled between batches: true stops the evaluation with EvaluationStopped (a cancel during it). */
   shouldStop?: ShouldStop;
+  /** Return the fitted test-time MLP (encodeTestTimeMlp) for the weights of this optimiser step. */
+  exportMlp?: { step: number };
 }
 
 export interface EvaluationOutcome {
   records: EvaluationRecord[];
   /** One per test set when `samples` > 0: synthetic shows the model's own points, real sets the 68-point protocol. */
   samples: SampleSet[];
+  /** The test-time MLP as stored bytes, when `exportMlp` asked for it. */
+  testTimeMlp?: Uint8Array;
 }
 
 /** The first `n` shapes of flat B·points·2 shapes. */
@@ -262,6 +272,7 @@ export async function evaluateModel(inp: EvaluationInputs): Promise<EvaluationOu
     gt: Float32Array,
     gtPoints: number,
   ) => {
+    if (isValidationSet(testSet)) return; // strips show test sets only
     const count = Math.min(n, p.count);
     if (count < 1 || !p.images) return;
     samples.push({
@@ -277,21 +288,26 @@ export async function evaluateModel(inp: EvaluationInputs): Promise<EvaluationOu
       predPoints,
     });
   };
-  if (inp.syntheticTest) {
-    const p = await predictSplit(model, inp.syntheticTest, testOpts);
+  const synthetic: { testSet: EvalSet; source: BatchSource }[] = [
+    ...(inp.syntheticTest ? [{ testSet: "synthetic-test" as const, source: inp.syntheticTest }] : []),
+    ...(inp.syntheticVal ? [{ testSet: "synthetic-val" as const, source: inp.syntheticVal }] : []),
+  ];
+  for (const { testSet, source } of synthetic) {
+    const p = await predictSplit(model, source, isValidationSet(testSet) ? pOpts : testOpts);
     if (is68) {
-      out.push(...scoreShapes("synthetic-test", "direct", p.pred, p.gt68, p.gt68, 68));
-      sample("synthetic-test", "direct", p, p.pred, 68, p.gt68, 68);
+      out.push(...scoreShapes(testSet, "direct", p.pred, p.gt68, p.gt68, 68));
+      sample(testSet, "direct", p, p.pred, 68, p.gt68, 68);
     } else {
-      out.push(...scoreShapes("synthetic-test", "dense", p.pred, p.gt, p.gt68, k));
-      sample("synthetic-test", "dense", p, p.pred, k, p.gt, k);
+      out.push(...scoreShapes(testSet, "dense", p.pred, p.gt, p.gt68, k));
+      sample(testSet, "dense", p, p.pred, k, p.gt, k);
     }
   }
   const trainPred = await predictSplit(model, inp.realTrain, pOpts);
+  let testTimeMlp: Uint8Array | undefined;
   const mlp = await fitTestTimeMlp(trainPred, inp.subset, { side, ...inp.mlp, shouldStop: inp.shouldStop });
   try {
     for (const { testSet, source } of inp.realTests) {
-      const p = await predictSplit(model, source, testOpts);
+      const p = await predictSplit(model, source, isValidationSet(testSet) ? pOpts : testOpts);
       const viaMlp = applyMlp(mlp, p.pred, k, side);
       if (is68) out.push(...scoreShapes(testSet, "direct", p.pred, p.gt, p.gt68, 68));
       else if (p.direct) out.push(...scoreShapes(testSet, "direct", p.direct, p.gt, p.gt68, 68));
@@ -300,8 +316,17 @@ export async function evaluateModel(inp: EvaluationInputs): Promise<EvaluationOu
       if (is68) sample(testSet, "direct", p, p.pred, 68, p.gt, 68);
       else sample(testSet, "test-time-mlp", p, viaMlp, 68, p.gt, 68);
     }
+    if (inp.exportMlp)
+      testTimeMlp = encodeTestTimeMlp(mlp, {
+        inPoints: k,
+        hidden: inp.mlp.hidden,
+        subset: Array.from(inp.subset),
+        fittedOn: inp.realTrain.name,
+        count: trainPred.count,
+        step: inp.exportMlp.step,
+      });
   } finally {
     mlp.dispose();
   }
-  return { records: out, samples };
+  return { records: out, samples, testTimeMlp };
 }

@@ -54,9 +54,12 @@ export interface TrainResult {
   /** One per (test set, protocol, norm) of the final evaluation: the Prisma `Evaluation` fields. */
   evaluations: EvaluationRecord[];
   seconds: number;
-  /** PNG strips of sample predictions on the test sets (final evaluation), one per test set. */
-  artifacts: SampleArtifact[];
+  /** PNG strips of sample predictions on the test sets (final evaluation), one per test set, and the fitted test-time MLP. */
+  artifacts: TrainArtifact[];
 }
+
+/** A file a run keeps: a sample strip, or a model part (kind "model": the test-time MLP, test-time-mlp.ts). */
+export type TrainArtifact = SampleArtifact | { kind: "model"; name: string; mime: "application/octet-stream"; bytes: Uint8Array };
 
 /** `train` itself, or a stand-in with the same contract (the queue tests' step trainer). */
 export type TrainFunction = (config: RunConfig, hooks: TrainHooks) => Promise<TrainResult>;

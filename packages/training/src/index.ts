@@ -10,6 +10,7 @@ export {
   type TrainFunction,
   type TrainHooks,
   type TrainProgress,
+  type TrainArtifact,
   type TrainResult,
 } from "./hooks";
 export { folderCheckpointStore } from "./checkpoint";

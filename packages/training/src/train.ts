@@ -6,7 +6,8 @@
  *   3. for each epoch, for each batch: augment → forward → regime loss → backward → AdamW step
  *      (NaN/Inf loss = an error naming the step; `shouldStop` = checkpoint, then StopRequested)
  *   4. checkpoint every epoch; evaluate every `eval.everyEpochs`
- *   5. final evaluation on every (test set, protocol, norm), and PNG strips of sample predictions
+ *   5. final evaluation on every (test or validation set, protocol, norm), PNG strips of sample
+ *      predictions, and the fitted test-time MLP (kept for `lml predict`)
  *
  * Regimes (RunConfig.regime; core's regime traits say which data and nets each uses), i.e. what one
  * step's loss is:
@@ -34,8 +35,8 @@ import {
   modelPoints,
   regimeTraits,
   streamsRealImages,
+  type EvalSet,
   type RunConfig,
-  type TestSet,
 } from "@lml/core";
 import { dalnBlock, dalnDiscrepancy, gradReverse, rampLambda } from "./adaptation/daln";
 import { initBackend } from "./backend/select";
@@ -47,6 +48,7 @@ import {
   imageTensor,
   openReal,
   openSynthetic,
+  openValidation,
   shuffleSeed,
   stepsPerEpoch,
   synth,
@@ -54,12 +56,13 @@ import {
   type RealSplit,
 } from "./data";
 import { type EvaluationOutcome, EvaluationStopped, evaluateModel } from "./evaluate";
-import { StopRequested, type TrainHooks, type TrainResult } from "./hooks";
+import { StopRequested, type TrainArtifact, type TrainHooks, type TrainResult } from "./hooks";
 import { coordLoss, landmarkLoss } from "./losses";
 import { buildNets, disposeNets, nearestSubsetFor, type Nets } from "./nets";
 import { type AdamW, createOptimiser, learningRate } from "./optim";
 import { sampleArtifacts } from "./samples";
 import { type Cursor, loadState, saveState } from "./state";
+import { MODEL_ARTIFACT_KIND, TEST_TIME_MLP_FILE } from "./test-time-mlp";
 
 // ---------------------------------------------------------------------------------------------------
 // One step
@@ -155,11 +158,18 @@ export function trainStep(
 // train()
 // ---------------------------------------------------------------------------------------------------
 
-/** The real test sets (core's TEST_SETS of the real domain), opened one after the other. */
-async function openRealTests(config: RunConfig): Promise<Array<{ testSet: TestSet; source: BatchSource }>> {
-  const out = [];
-  for (const testSet of TEST_SETS.filter((t) => TEST_SET_INFO[t].domain === "real"))
-    out.push({ testSet, source: await openReal(config, testSet as RealSplit) });
+/**
+ * The real test sets (core's TEST_SETS of the real domain), opened one after the other — a dataset
+ * without a challenging split has none (no evaluation, "no data" in the tables) — then the real
+ * validation set.
+ */
+async function openRealTests(config: RunConfig, realVal: BatchSource | null): Promise<Array<{ testSet: EvalSet; source: BatchSource }>> {
+  const out: Array<{ testSet: EvalSet; source: BatchSource }> = [];
+  for (const testSet of TEST_SETS.filter((t) => TEST_SET_INFO[t].domain === "real")) {
+    const source = await openReal(config, testSet as RealSplit);
+    if (source) out.push({ testSet, source });
+  }
+  if (realVal) out.push({ testSet: "real-val", source: realVal });
   return out;
 }
 
@@ -193,12 +203,15 @@ export async function train(config: RunConfig, hooks: TrainHooks = {}): Promise<
     ? new Stream(realTrain, tc.batchSize, config.seed, 1, cursor.realEpoch, cursor.realBatch)
     : null;
 
-  const evaluateNow = async (samples = 0): Promise<EvaluationOutcome> =>
+  // Validation sets (data.validation): evaluated with the test sets, so selection and tuning can use them alone.
+  const validation = await openValidation(config);
+  const evaluateNow = async (samples = 0, exportMlp?: { step: number }): Promise<EvaluationOutcome> =>
     evaluateModel({
       model: nets.model,
       syntheticTest: await openSynthetic(config, "test"),
+      syntheticVal: validation.synthetic,
       realTrain,
-      realTests: await openRealTests(config),
+      realTests: await openRealTests(config, validation.real),
       subset: nets.subset,
       transfer: nets.transfer,
       ibugModel: traits.predicts === "ibug68",
@@ -207,6 +220,7 @@ export async function train(config: RunConfig, hooks: TrainHooks = {}): Promise<
       batchSize: config.eval.batchSize,
       mlp: { epochs: config.eval.mlpEpochs, hidden: config.eval.mlpHidden, seed: config.seed + 3 },
       samples,
+      exportMlp,
       shouldStop: hooks.shouldStop,
     }).catch((err: unknown) => {
       // Stopped during an evaluation (a cancel, a signal): the weights were checkpointed just before it,
@@ -288,7 +302,8 @@ export async function train(config: RunConfig, hooks: TrainHooks = {}): Promise<
     }
 
     // 5. Final evaluation.
-    const { records: evaluations, samples } = await evaluateNow(config.eval.sampleImages);
+    // The fitted test-time MLP is kept with the run (lml predict applies the very network scored here).
+    const { records: evaluations, samples, testTimeMlp } = await evaluateNow(config.eval.sampleImages, { step: cursor.step });
     await hooks.onMetric?.(
       evaluations.map((r) => ({
         name: `eval/${r.testSet}/${r.protocol}/${r.norm}/nme`,
@@ -297,7 +312,9 @@ export async function train(config: RunConfig, hooks: TrainHooks = {}): Promise<
         value: r.nme,
       })),
     );
-    const artifacts = await sampleArtifacts(samples);
+    const artifacts: TrainArtifact[] = await sampleArtifacts(samples);
+    if (testTimeMlp)
+      artifacts.push({ kind: MODEL_ARTIFACT_KIND, name: TEST_TIME_MLP_FILE, mime: "application/octet-stream", bytes: testTimeMlp });
     return { backend, steps: cursor.step, evaluations, seconds: (performance.now() - started) / 1000, artifacts };
   } finally {
     opt.dispose();

@@ -56,7 +56,13 @@ describe("train() end to end", () => {
       ["samples", "samples-synthetic-test-dense.png", "image/png"],
       ["samples", "samples-common-test-time-mlp.png", "image/png"],
       ["samples", "samples-challenging-test-time-mlp.png", "image/png"],
+      ["model", "test-time-mlp.bin", "application/octet-stream"],
     ]);
+    // The validation sets are evaluated like the test sets (no strips): synthetic 10 % of 8 → 1 image, proxy-real likewise.
+    expect(full.evaluations.filter((r) => r.norm === "inter-pupil").map((r) => `${r.testSet}/${r.protocol}`)).toEqual(
+      expect.arrayContaining(["synthetic-val/dense", "real-val/nearest-subset", "real-val/test-time-mlp"]),
+    );
+    expect(full.evaluations.find((r) => r.testSet === "real-val")!.count).toBe(1);
     expect(resumed.artifacts.map((a) => Buffer.from(a.bytes).toString("base64"))).toEqual(
       full.artifacts.map((a) => Buffer.from(a.bytes).toString("base64")),
     );

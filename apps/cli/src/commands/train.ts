@@ -80,7 +80,8 @@ async function runTrain(opts: TrainOptions): Promise<void> {
 
   await mkdir(out, { recursive: true });
   for (const a of result.artifacts) await writeFile(join(out, a.name), a.bytes);
-  const samples = result.artifacts.map((a) => a.name);
+  // Sample strips (PNG) and the fitted test-time MLP (test-time-mlp.bin, for `lml predict`) sit beside the checkpoint.
+  const samples = result.artifacts.filter((a) => a.kind === "samples").map((a) => a.name);
   const summary = {
     name,
     config,
