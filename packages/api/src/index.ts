@@ -3,6 +3,7 @@
  * `lml report` shares with the dashboard.
  */
 import { getHealth } from "@lml/db";
+import { datasetsRouter } from "./routers/datasets";
 import { evaluationsRouter } from "./routers/evaluations";
 import { gridsRouter } from "./routers/grids";
 import { runsRouter } from "./routers/runs";
@@ -14,6 +15,7 @@ export const appRouter = router({
   runs: runsRouter,
   evaluations: evaluationsRouter,
   workers: workersRouter,
+  datasets: datasetsRouter,
   /** Database reachability and migration state (also served as GET /api/health). */
   health: publicProcedure.query(({ ctx }) => getHealth(ctx.prisma)),
   /** What the UI needs to know about the server: whether changes need a token. */

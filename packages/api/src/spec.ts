@@ -4,17 +4,24 @@
  * the mutations.
  */
 import { TRPCError } from "@trpc/server";
-import { expandGrid, parseGridSpec, UsageError, type GridCell, type GridSpec } from "@lml/core";
+import { checkDataPaths, datasetRoots, expandGrid, parseGridSpec, UsageError, type GridCell, type GridSpec } from "@lml/core";
 import * as db from "@lml/db";
 
 export type PreviewRun = GridCell;
 export type SpecPreview = { ok: true; name: string; runs: GridCell[]; spec: GridSpec } | { ok: false; error: string };
 
-/** Never throws on bad input: the error names the file, line or field path (UsageError's message). */
+/**
+ * Never throws on bad input: the error names the file, line or field path (UsageError's message). Every
+ * cell's data paths must lie inside this server's dataset roots (core datasets.ts; issue 16.1), so a
+ * spec that reads outside them is refused here, at preview and at submit, before anything is queued.
+ */
 export function previewSpec(text: string, fileName: string): SpecPreview {
   try {
     const spec = parseGridSpec(text, fileName);
-    return { ok: true, name: spec.name, runs: expandGrid(spec, fileName), spec };
+    const runs = expandGrid(spec, fileName);
+    const roots = datasetRoots();
+    runs.forEach((cell, i) => checkDataPaths(cell.config, roots, `${fileName}: cell ${i}`));
+    return { ok: true, name: spec.name, runs, spec };
   } catch (err) {
     if (err instanceof UsageError) return { ok: false, error: err.message };
     throw err;

@@ -20,6 +20,19 @@ export interface Context {
    * server that owns the synthetic generator, so that this package needs only core and db.
    */
   getScheme?: (count: number) => Promise<LandmarkScheme | null> | LandmarkScheme | null;
+  /**
+   * Dataset realism statistics: @lml/synth's `domainStats` (the same injection as `getScheme`). Its
+   * result is @lml/synth's DomainStats, passed through as JSON.
+   */
+  datasetTools?: {
+    domainStats(o: {
+      domain: "synthetic" | "proxy-real" | "300w";
+      split: string;
+      count: number;
+      size: number;
+      dir?: string;
+    }): Promise<unknown>;
+  };
 }
 
 /** Reads the presented token from request headers. */

@@ -50,7 +50,7 @@ async function withDb<T>(f: (db: import("@lml/db").Database) => Promise<T>): Pro
 async function submit(file: string, opts: { force?: boolean; json?: boolean }): Promise<void> {
   const { readFile } = await import("node:fs/promises");
   const { basename } = await import("node:path");
-  const { expandGrid, parseGridSpec, UsageError } = await import("@lml/core");
+  const { checkDataPaths, datasetRoots, expandGrid, parseGridSpec, UsageError } = await import("@lml/core");
   let text: string;
   try {
     text = await readFile(file, "utf8");
@@ -61,6 +61,9 @@ async function submit(file: string, opts: { force?: boolean; json?: boolean }): 
   const name = basename(file);
   const spec = parseGridSpec(text, name);
   const cells = expandGrid(spec, name);
+  // Data paths must lie inside the dataset roots (issue 16.1), as the dashboard's submit checks them.
+  const roots = datasetRoots();
+  cells.forEach((cell, i) => checkDataPaths(cell.config, roots, `${name}: cell ${i}`));
   const { submitGrid } = await import("@lml/db");
   const grid = await withDb((db) => submitGrid(db.prisma, spec, text, { cells, force: opts.force }));
   if (opts.json) {
