@@ -5,7 +5,7 @@
  * checkpoint.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { UsageError, type RunConfig } from "@lml/core";
+import { UsageError, regimeTraits, type RunConfig } from "@lml/core";
 import { decodeCheckpoint, encodeCheckpoint, type StoredTensor } from "./checkpoint";
 import type { Nets } from "./nets";
 import type { AdamW } from "./optim";
@@ -55,15 +55,68 @@ const withoutLater = (
 ) => Object.fromEntries(Object.entries(section).filter(([k, v]) => !(k in later && later[k] === v) && !also(k, v)));
 
 /**
+ * The width of the label-transfer MLP the run trains — `train.transferHidden` as resolved (left out, it
+ * is `eval.mlpHidden`) — or undefined when it trains none (other regimes, the U-Net variant).
+ */
+function trainedTransferWidth(config: RunConfig): number | undefined {
+  return regimeTraits(config.regime).needsTransferNet && config.train.labelTransfer === "mlp" ? config.train.transferHidden : undefined;
+}
+
+/**
  * What must match for a resume to be the same experiment: everything but `train.epochs` and `eval`.
- * `train.transferHidden` is left out when it equals `eval.mlpHidden`: before the knob existed the
- * label-transfer MLP was that wide, so such a run is the one an older checkpoint was written by.
+ * `train.transferHidden` is the RESOLVED width of the label-transfer MLP the run trains, and only when
+ * it trains one: a width that changed with `eval.mlpHidden` is another network (refused, naming the
+ * field), while eval settings — `eval.mlpHidden` included, where the width is given or unused — may
+ * change. Checkpoints written before the width was in the fingerprint are matched by their tensors'
+ * width (`fingerprintDifferences`).
  */
 export function fingerprint(config: RunConfig): string {
   const { epochs: _epochs, ...rest } = config.train;
-  const train = withoutLater(rest, LATER_TRAIN_DEFAULTS, (k, v) => k === "transferHidden" && v === config.eval.mlpHidden);
+  const width = trainedTransferWidth(config);
+  const train = {
+    ...withoutLater(rest, LATER_TRAIN_DEFAULTS, (k) => k === "transferHidden"),
+    ...(width === undefined ? {} : { transferHidden: width }),
+  };
   const data = withoutLater(config.data, LATER_DATA_DEFAULTS);
   return JSON.stringify({ regime: config.regime, seed: config.seed, model: config.model, data, train });
+}
+
+/**
+ * The fields in which a checkpoint's stored fingerprint differs from `config`'s, as
+ * "train.lr: 0.004 in the checkpoint, 0.5 in this configuration" ([] = the same experiment). Compared
+ * as values, not strings (key order is not meaning). `storedWidth` is the width of the checkpoint's
+ * label-transfer MLP tensors: fingerprints written before issue 14 left `train.transferHidden` out while
+ * it followed `eval.mlpHidden`, so for them the tensors say what the width was; and they kept a width
+ * given for a run without an MLP, which means nothing.
+ */
+export function fingerprintDifferences(stored: string, config: RunConfig, storedWidth?: number): string[] {
+  let was: Record<string, unknown>;
+  try {
+    was = JSON.parse(stored) as Record<string, unknown>;
+  } catch {
+    return ["(unreadable fingerprint)"];
+  }
+  const now = JSON.parse(fingerprint(config)) as Record<string, unknown>;
+  const wasTrain = { ...(was.train as Record<string, unknown> | undefined) };
+  const width = trainedTransferWidth(config);
+  if (width === undefined) delete wasTrain.transferHidden;
+  else if (!("transferHidden" in wasTrain) && storedWidth !== undefined) wasTrain.transferHidden = storedWidth;
+  const out: string[] = [];
+  const show = (v: unknown) => (v === undefined ? "absent" : JSON.stringify(v));
+  const walk = (a: unknown, b: unknown, path: string) => {
+    const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+    if (isObj(a) && isObj(b)) {
+      for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) walk(a[k], b[k], path ? `${path}.${k}` : k);
+    } else if (JSON.stringify(a) !== JSON.stringify(b)) {
+      const note =
+        path === "train.transferHidden" && typeof a === "number"
+          ? ` (the label-transfer MLP's width; left out, it is eval.mlpHidden: give train.transferHidden: ${a} to resume)`
+          : "";
+      out.push(`${path}: ${show(a)} in the checkpoint, ${show(b)} in this configuration${note}`);
+    }
+  };
+  walk({ ...was, train: wasTrain }, now, "");
+  return out;
 }
 
 function extraVariables(nets: Nets): Record<string, tf.Variable> {
@@ -91,11 +144,12 @@ export function loadState(config: RunConfig, nets: Nets, opt: AdamW, bytes: Uint
       `checkpoint: it was written by a different configuration (${detail}only train.epochs and eval may change on resume); ` +
         "remove it or train into another folder",
     );
-  if (meta.fingerprint !== fingerprint(config)) throw refuse();
+  const differences = fingerprintDifferences(meta.fingerprint, config, tensors["net/transfer/w1"]?.shape[1]);
+  if (differences.length) throw refuse(`${differences.join("; ")}; `);
   const get = (name: string, like: tf.Tensor) => {
     const t = tensors[name];
     if (!t) throw new Error(`checkpoint: missing tensor "${name}"`);
-    // Same fingerprint, other shape: a width that follows eval (train.transferHidden left out = eval.mlpHidden).
+    // Same fingerprint, other shape: a network this code builds differently from the code that wrote it.
     if (!tf.util.arraysEqual(t.shape, like.shape))
       throw refuse(`${name} has shape [${t.shape}], this configuration builds [${like.shape}]; `);
     return tf.tensor(t.data, t.shape, t.dtype);

@@ -3,6 +3,7 @@ import {
   REGIMES,
   Rng,
   RunConfigSchema,
+  UsageError,
   modelPoints,
   regimeTraits,
   streamsRealImages,
@@ -218,19 +219,50 @@ describe("checkpoints", () => {
     disposeNets(a);
   });
 
-  it("refuses, naming the tensor, a label-transfer width that changed with eval.mlpHidden", () => {
-    // train.transferHidden left out follows eval.mlpHidden, which may change on resume: the fingerprint
-    // cannot tell, the tensor shapes can.
+  it("refuses, naming train.transferHidden, a label-transfer width that changed with eval.mlpHidden (issue 14.3)", () => {
+    // train.transferHidden left out follows eval.mlpHidden, which otherwise may change on resume.
     const cursor = { step: 0, epoch: 0, batchInEpoch: 0, realEpoch: 0, realBatch: 0, rng: 1 };
     const config = tinyConfig("syn-real-label-adaptation");
     const a = buildNets(config, subsetFor(config));
     expect(a.transfer!.named["transfer/w1"].shape).toEqual([2 * 80, config.eval.mlpHidden]);
     const bytes = saveState(config, a, createOptimiser(config, a.variables), cursor);
-    const wider = { ...config, eval: { ...config.eval, mlpHidden: 32 }, train: { ...config.train, transferHidden: 32 } };
+    const wider = RunConfigSchema.parse({
+      ...config,
+      train: { ...config.train, transferHidden: undefined },
+      eval: { ...config.eval, mlpHidden: 32 },
+    });
+    expect(wider.train.transferHidden).toBe(32);
     const b = buildNets(wider, subsetFor(wider));
     expect(() => loadState(wider, b, createOptimiser(wider, b.variables), bytes)).toThrow(
-      /different configuration \(net\/transfer\/w1 has shape \[160,16\], this configuration builds \[160,32\]; only train.epochs/,
+      "different configuration (train.transferHidden: 16 in the checkpoint, 32 in this configuration (the label-transfer MLP's width; " +
+        "left out, it is eval.mlpHidden: give train.transferHidden: 16 to resume); only train.epochs and eval may change on resume)",
     );
+    expect(() => loadState(wider, b, createOptimiser(wider, b.variables), bytes)).toThrow(UsageError);
+    disposeNets(a);
+    disposeNets(b);
+  });
+
+  it.each([
+    ["syn-real-label-adaptation", { transferHidden: 16 }],
+    ["syn-real-label-adaptation", { labelTransfer: "unet" }],
+    ["uda-discriminator", {}],
+  ] as const)("a %s run %j resumes when only eval settings change, eval.mlpHidden included", (regime, train) => {
+    const config = tinyConfig(regime, 1e-3, train);
+    const a = buildNets(config, subsetFor(config));
+    const optA = createOptimiser(config, a.variables);
+    trainStep(config, a, optA, fixedInput(config, 1), 0, 1e-3);
+    const cursor = { step: 1, epoch: 0, batchInEpoch: 1, realEpoch: 0, realBatch: 1, rng: 5 };
+    const bytes = saveState(config, a, optA, cursor);
+    const nextA = trainStep(config, a, optA, fixedInput(config, 2), 1, 1e-3);
+    const changed = RunConfigSchema.parse({
+      ...config,
+      eval: { mlpHidden: 64, mlpEpochs: 7, everyEpochs: 2, batchSize: 8, sampleImages: 0 },
+    });
+    const b = buildNets({ ...changed, seed: 77 }, subsetFor(changed));
+    const optB = createOptimiser(changed, b.variables);
+    expect(loadState(changed, b, optB, bytes)).toEqual(cursor);
+    expect(trainStep(changed, b, optB, fixedInput(config, 2), 1, 1e-3)).toEqual(nextA);
+    for (const x of [optA, optB]) x.dispose();
     disposeNets(a);
     disposeNets(b);
   });
