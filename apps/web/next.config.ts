@@ -14,8 +14,6 @@ const config: NextConfig = {
   outputFileTracingRoot: root,
   poweredByHeader: false,
   reactStrictMode: true,
-  // Lint and type errors are checked by `npm run typecheck`; the build stays a build.
-  typescript: { ignoreBuildErrors: true },
 };
 
 export default config;
