@@ -116,7 +116,10 @@ export const TrainConfigSchema = z
     batchSize: z.number().int().min(1).max(256).default(16),
     lr: z.number().positive().default(1e-3),
     weightDecay: z.number().min(0).default(0),
-    /** Loss weights: heatmap cross-entropy (spatial softmax vs a Gaussian target), coordinate L1 (soft-argmax), label-transfer, DALN, discriminator. */
+    /**
+     * Loss weights: heatmap cross-entropy (spatial softmax vs a Gaussian target), coordinate L1
+     * (soft-argmax), label-transfer, DALN, discriminator.
+     */
     heatmapWeight: z.number().min(0).default(1),
     coordWeight: z.number().min(0).default(1),
     labelWeight: z.number().min(0).default(1),
@@ -139,7 +142,10 @@ export const TrainConfigSchema = z
     transferHidden: z.number().int().min(8).max(4096).optional(),
     /** Feature channels of the "unet" label-transfer net: small, it works at heatmap resolution (8×8 in the seed study). */
     unetChannels: z.number().int().min(1).max(1024).default(32),
-    /** Standard deviation of the Gaussian heatmap targets, in heatmap cells (wider blurs neighbouring dense points together, narrower gives little gradient off-peak). */
+    /**
+     * Standard deviation of the Gaussian heatmap targets, in heatmap cells (wider blurs neighbouring
+     * dense points together, narrower gives little gradient off-peak).
+     */
     heatmapSigma: z.number().positive().max(16).default(1),
     /** Learning-rate schedule: "cosine" decays from lr to lr/10 over the run; "constant" keeps lr. */
     lrSchedule: z.enum(["cosine", "constant"]).default("cosine"),

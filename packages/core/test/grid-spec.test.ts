@@ -174,7 +174,8 @@ describe("grid specs", () => {
       [1, 2, 3].flatMap((seed) => REGIMES.map((regime) => `seed-study/seed=${seed},regime=${regime}`)),
     );
     expect(cells.every((c) => c.config.regime === c.regime && c.config.seed === c.seed)).toBe(true);
-    expect(cells[1].config.train).toMatchObject({ transferHidden: 64, labelTransfer: "mlp" }); // eval.mlpHidden: 64, as trained before the knob
+    // eval.mlpHidden: 64, as trained before the knob
+    expect(cells[1].config.train).toMatchObject({ transferHidden: 64, labelTransfer: "mlp" });
   });
 
   it("validates already-parsed objects (the dashboard's path) the same way", () => {

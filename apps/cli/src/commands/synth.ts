@@ -1,4 +1,7 @@
-/** `lml synth preview` (a contact sheet of faces with their landmarks) and `lml synth stats` (realism statistics per domain); see packages/synth. */
+/**
+ * `lml synth preview` (a contact sheet of faces with their landmarks) and `lml synth stats` (realism
+ * statistics per domain); see packages/synth.
+ */
 import type { Command } from "commander";
 import { UsageError } from "@lml/core";
 
