@@ -20,7 +20,8 @@ export const clientImports = {
     ],
     messages: {
       workspace:
-        "'{{source}}' is not a browser-safe entry: a client component may import only {{allowed}} for values (or `import type`) — see tooling/eslint/boundaries.js",
+        "'{{source}}' is not a browser-safe entry: a client component may import only {{allowed}} for values " +
+        "(or `import type`) — see tooling/eslint/boundaries.js",
       builtin: "'{{source}}' is a Node built-in: a client component runs in the browser",
     },
   },

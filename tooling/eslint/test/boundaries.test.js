@@ -101,8 +101,13 @@ test("nothing imports an app, and tfjs stays in the training engine", async () =
 });
 
 test("a client component imports only browser-safe entries for values", async () => {
-  const client =
-    '"use client";\nimport { REGIMES } from "@lml/core";\nimport type { RunConfig } from "@lml/core";\nexport const r: RunConfig | typeof REGIMES = REGIMES;\n';
+  const client = [
+    '"use client";',
+    'import { REGIMES } from "@lml/core";',
+    'import type { RunConfig } from "@lml/core";',
+    "export const r: RunConfig | typeof REGIMES = REGIMES;",
+    "",
+  ].join("\n");
   const messages = await lint("apps/web/src/app/probe/page.tsx", client);
   assert.equal(messages.length, 1, messages.join("\n"));
   assert.match(messages[0], /^lml\/client-imports: '@lml\/core' is not a browser-safe entry/);
