@@ -58,7 +58,9 @@ function addonIsCurrent() {
 
 function fallBack(reason) {
   if (existsSync(addon)) {
-    process.stderr.write(`lml: native addon not rebuilt after a change to its sources (${reason}); the previous build stays in use. To rebuild: ${enable}.\n`);
+    process.stderr.write(
+      `lml: native addon not rebuilt after a change to its sources (${reason}); the previous build stays in use. To rebuild: ${enable}.\n`,
+    );
   } else {
     process.stderr.write(`lml: native backend off (${reason}); training uses wasm. To enable it: ${enable}.\n`);
   }
@@ -71,10 +73,14 @@ export function ensureNativeBackend() {
     const canApt = process.getuid?.() === 0 && existsSync("/etc/debian_version") && onPath("apt-get");
     if (!canApt) return fallBack(`missing ${missing.join(", ")}`);
     process.stderr.write(`lml: installing ${missing.join(" ")} for the native backend (apt-get)…\n`);
-    const apt = spawnSync("sh", ["-c", `apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${missing.join(" ")}`], {
-      stdio: ["ignore", "ignore", "pipe"],
-      encoding: "utf8",
-    });
+    const apt = spawnSync(
+      "sh",
+      ["-c", `apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${missing.join(" ")}`],
+      {
+        stdio: ["ignore", "ignore", "pipe"],
+        encoding: "utf8",
+      },
+    );
     missing = missingPackages();
     if (apt.status !== 0) return fallBack(`apt-get failed: ${(apt.stderr ?? "").trim().split("\n").pop()}`);
     if (missing.length) return fallBack(`still missing after apt-get install: ${missing.join(", ")}`);
