@@ -25,14 +25,68 @@ export interface NativeAddon {
   conv2d(x: F32, filter: F32, bias: F32 | null, y: F32, relu: boolean, ...shape: number[]): void;
   conv2dBackpropInput(dy: F32, filter: F32, dx: F32, ...shape: number[]): void;
   conv2dBackpropFilter(x: F32, dy: F32, dw: F32, dbias: F32 | null, ...shape: number[]): void;
-  batchNormTrain(x: F32, gamma: F32, beta: F32, y: F32, mean: F32, variance: F32, rstd: F32, N: number, H: number, W: number, C: number, eps: number, relu: boolean): void;
+  batchNormTrain(
+    x: F32,
+    gamma: F32,
+    beta: F32,
+    y: F32,
+    mean: F32,
+    variance: F32,
+    rstd: F32,
+    N: number,
+    H: number,
+    W: number,
+    C: number,
+    eps: number,
+    relu: boolean,
+  ): void;
   /** With `y` (the output of a fused ReLU), dy only counts where y > 0. */
-  batchNormGrad(dy: F32, x: F32, mean: F32, rstd: F32, gamma: F32, dx: F32, dgamma: F32, dbeta: F32, N: number, H: number, W: number, C: number, y: F32 | null): void;
-  batchNormInfer(x: F32, gamma: F32, beta: F32, mean: F32, variance: F32, y: F32, N: number, H: number, W: number, C: number, eps: number, relu: boolean): void;
+  batchNormGrad(
+    dy: F32,
+    x: F32,
+    mean: F32,
+    rstd: F32,
+    gamma: F32,
+    dx: F32,
+    dgamma: F32,
+    dbeta: F32,
+    N: number,
+    H: number,
+    W: number,
+    C: number,
+    y: F32 | null,
+  ): void;
+  batchNormInfer(
+    x: F32,
+    gamma: F32,
+    beta: F32,
+    mean: F32,
+    variance: F32,
+    y: F32,
+    N: number,
+    H: number,
+    W: number,
+    C: number,
+    eps: number,
+    relu: boolean,
+  ): void;
   /** Shape tail: kind (0 max, 1 average), B, H, W, C, KH, KW, OH, OW, strideH, strideW, padTop, padLeft, padBottom, padRight. */
   pool(x: F32, y: F32, ...shape: number[]): void;
   poolGrad(dy: F32, x: F32 | null, dx: F32, ...shape: number[]): void;
-  matmul(a: F32, b: F32, c: F32, bias: F32 | null, relu: boolean, batchA: number, batchB: number, M: number, K: number, N: number, transposeA: boolean, transposeB: boolean): void;
+  matmul(
+    a: F32,
+    b: F32,
+    c: F32,
+    bias: F32 | null,
+    relu: boolean,
+    batchA: number,
+    batchB: number,
+    M: number,
+    K: number,
+    N: number,
+    transposeA: boolean,
+    transposeB: boolean,
+  ): void;
   unary(op: number, x: F32, y: F32, alpha: number, beta: number): void;
   step(x: F32, y: F32, alpha: number): void;
   binary(op: number, a: F32, b: F32, out: F32, outShape: number[], aShape: number[], bShape: number[]): void;
@@ -41,7 +95,19 @@ export interface NativeAddon {
   softmax(x: F32, y: F32, rows: number, n: number, log: boolean): void;
   transpose(x: F32, y: F32, xShape: number[], perm: number[]): void;
   concat(inputs: F32[], out: F32, outer: number, sizes: number[]): void;
-  adamw(params: F32[], grads: (F32 | null)[], outs: F32[], m: F32, v: F32, beta1: number, beta2: number, eps: number, step: number, c2: number, decay: number): void;
+  adamw(
+    params: F32[],
+    grads: (F32 | null)[],
+    outs: F32[],
+    m: F32,
+    v: F32,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    step: number,
+    c2: number,
+    decay: number,
+  ): void;
 }
 
 /** The package folder, and where node-gyp puts the addon. */

@@ -11,7 +11,14 @@
  * Threads: one by default (one worker per core); `threads` or LML_THREADS for more.
  */
 import "@tensorflow/tfjs-backend-cpu"; // registers the cpu kernels this backend inherits
-import { getKernel, getKernelsForBackend, registerBackend, registerKernel, unregisterKernel, type KernelConfig } from "@tensorflow/tfjs-core";
+import {
+  getKernel,
+  getKernelsForBackend,
+  registerBackend,
+  registerKernel,
+  unregisterKernel,
+  type KernelConfig,
+} from "@tensorflow/tfjs-core";
 import { loadAddon, type NativeAddon } from "./addon.js";
 import { NativeBackend } from "./backend.js";
 import { adamw } from "./kernels/adamw.js";

@@ -109,14 +109,22 @@ describe.skipIf(!nativeAvailable)("fused kernels", () => {
   describe("batch-norm + ReLU kernels against the formula on cpu", () => {
     const eps = 1e-5;
     const momentum = 0.1;
-    for (const shape of [[4, 5, 6, 7], [2, 16, 16, 32]]) {
+    for (const shape of [
+      [4, 5, 6, 7],
+      [2, 16, 16, 32],
+    ]) {
       it(`x ${shape.join("×")}: training (y, running statistics, dx, dγ, dβ) and inference`, () => {
         const C = shape[shape.length - 1];
         const n = shape.slice(0, -1).reduce((a, b) => a * b, 1);
         const x = input(shape, 60);
         x.data = x.data.map((v, i) => 2 * v + (i % C) * 0.3);
-        const ins = [x, { shape: [C], data: input([C], 61).data.map((v) => 1 + v / 2) }, input([C], 62),
-          input([C], 63), { shape: [C], data: input([C], 64).data.map((v) => 1 + Math.abs(v)) }];
+        const ins = [
+          x,
+          { shape: [C], data: input([C], 61).data.map((v) => 1 + v / 2) },
+          input([C], 62),
+          input([C], 63),
+          { shape: [C], data: input([C], 64).data.map((v) => 1 + Math.abs(v)) },
+        ];
         const reference = (xs: tf.Tensor, g: tf.Tensor, b: tf.Tensor, rm: tf.Tensor, rv: tf.Tensor) => {
           const f = (a: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => {
             const { mean, variance } = tf.moments(a, [0, 1, 2]);
@@ -133,8 +141,13 @@ describe.skipIf(!nativeAvailable)("fused kernels", () => {
         const fused = (xs: tf.Tensor, g: tf.Tensor, b: tf.Tensor, rm: tf.Tensor, rv: tf.Tensor) => {
           let running: tf.Tensor[] = [];
           const op = tf.customGrad((a, c, d, save) => {
-            const [y, mean, rstd, m1, v1] = tf.engine().runKernel("LmlBatchNormReluTrain",
-              { x: a as tf.Tensor, gamma: c as tf.Tensor, beta: d as tf.Tensor, runningMean: rm, runningVar: rv }, { eps, momentum }) as tf.Tensor[];
+            const [y, mean, rstd, m1, v1] = tf
+              .engine()
+              .runKernel(
+                "LmlBatchNormReluTrain",
+                { x: a as tf.Tensor, gamma: c as tf.Tensor, beta: d as tf.Tensor, runningMean: rm, runningVar: rv },
+                { eps, momentum },
+              ) as tf.Tensor[];
             running = [tf.keep(m1), tf.keep(v1)];
             (save as tf.GradSaveFunc)([a as tf.Tensor, y, mean, rstd, c as tf.Tensor]);
             return {
@@ -146,7 +159,9 @@ describe.skipIf(!nativeAvailable)("fused kernels", () => {
           const w = tf.tensor(input(shape, 65).data, shape);
           const y = op(xs, g, b) as tf.Tensor;
           const grads = tf.grads((a: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => tf.sum(tf.mul(op(a, c, d) as tf.Tensor, w)))([xs, g, b]);
-          const infer = tf.engine().runKernel("LmlBatchNormReluInfer", { x: xs, gamma: g, beta: b, mean: rm, variance: rv }, { eps }) as tf.Tensor;
+          const infer = tf
+            .engine()
+            .runKernel("LmlBatchNormReluInfer", { x: xs, gamma: g, beta: b, mean: rm, variance: rv }, { eps }) as tf.Tensor;
           return [y, ...running, ...grads, infer];
         };
         const ref = on("cpu", ins, reference);
@@ -163,7 +178,10 @@ describe.skipIf(!nativeAvailable)("threads", () => {
     const f = (x: tf.Tensor, w: tf.Tensor) => {
       const y = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, "same");
       const p = tf.avgPool(tf.relu(y) as tf.Tensor4D, 2, 2, "valid");
-      const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, "same"))))([x, w]);
+      const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, "same"))))([
+        x,
+        w,
+      ]);
       return [y, p, tf.sum(y, [0, 1, 2]), tf.add(y, tf.ones([32])), ...g];
     };
     native().addon.setThreads(1);

@@ -29,7 +29,13 @@ export interface Input {
   data: Float32Array;
 }
 
-export const input = (shape: number[], seed: number): Input => ({ shape, data: values(shape.reduce((a, b) => a * b, 1), seed) });
+export const input = (shape: number[], seed: number): Input => ({
+  shape,
+  data: values(
+    shape.reduce((a, b) => a * b, 1),
+    seed,
+  ),
+});
 
 /** Runs `fn` on `backend` over fresh tensors built from `inputs`; returns every output as an array. */
 export function on(backend: string, inputs: Input[], fn: (...xs: tf.Tensor[]) => tf.Tensor | tf.Tensor[]): Float32Array[] {

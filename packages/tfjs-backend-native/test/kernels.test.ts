@@ -11,8 +11,6 @@ import { addonCalls, compare, input, nativeAvailable, on, relErr, TOLERANCE, typ
 
 registerAllGradients();
 
-const shape4 = (s: number[]) => s as [number, number, number, number];
-
 /** Σ(f(xs) · weights): a scalar whose gradient w.r.t. every input exercises the backward kernels. */
 function weighted(f: (...xs: tf.Tensor[]) => tf.Tensor, weightSeed = 99) {
   return (...xs: tf.Tensor[]) => {
@@ -50,8 +48,18 @@ describe.skipIf(!nativeAvailable)("native kernels equal the cpu backend's", () =
     it("dilation 2 (forward) and explicit padding", () => {
       const xs = [input([2, 10, 10, 3], 3), input([3, 3, 3, 4], 4)];
       expect(compare(xs, (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, "same", "NHWC", 2))).toBeLessThan(TOLERANCE);
-      const pad: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [1, 2], [2, 0], [0, 0]];
-      expect(compare(xs, valueAndGrads((x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, pad)))).toBeLessThan(TOLERANCE);
+      const pad: [[number, number], [number, number], [number, number], [number, number]] = [
+        [0, 0],
+        [1, 2],
+        [2, 0],
+        [0, 0],
+      ];
+      expect(
+        compare(
+          xs,
+          valueAndGrads((x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, pad)),
+        ),
+      ).toBeLessThan(TOLERANCE);
     });
     it("runs in the addon", () => {
       const calls = addonCalls(() => {
@@ -88,7 +96,9 @@ describe.skipIf(!nativeAvailable)("native kernels equal the cpu backend's", () =
     const fused = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
       let stats: tf.Tensor[] = [];
       const op = tf.customGrad((xIn, gIn, bIn, save) => {
-        const [y, m, v, rstd] = tf.engine().runKernel("LmlBatchNormTrain", { x: xIn as tf.Tensor, gamma: gIn as tf.Tensor, beta: bIn as tf.Tensor }, { eps }) as tf.Tensor[];
+        const [y, m, v, rstd] = tf
+          .engine()
+          .runKernel("LmlBatchNormTrain", { x: xIn as tf.Tensor, gamma: gIn as tf.Tensor, beta: bIn as tf.Tensor }, { eps }) as tf.Tensor[];
         stats = [tf.keep(m), tf.keep(v)];
         (save as tf.GradSaveFunc)([xIn as tf.Tensor, m, rstd, gIn as tf.Tensor]);
         return {
@@ -100,7 +110,11 @@ describe.skipIf(!nativeAvailable)("native kernels equal the cpu backend's", () =
       const y = op(x, g, b) as tf.Tensor;
       return { y, mean: stats[0], variance: stats[1] };
     };
-    for (const shape of [[4, 5, 6, 7], [2, 16, 16, 32], [12, 5]]) {
+    for (const shape of [
+      [4, 5, 6, 7],
+      [2, 16, 16, 32],
+      [12, 5],
+    ]) {
       it(`x ${shape.join("×")}: y, mean, variance, dx, dγ, dβ`, () => {
         const C = shape[shape.length - 1];
         const xs: Input[] = [input(shape, 1), { shape: [C], data: input([C], 2).data.map((v) => 1 + v / 2) }, input([C], 3)];
@@ -141,7 +155,12 @@ describe.skipIf(!nativeAvailable)("native kernels equal the cpu backend's", () =
     for (const c of cases) {
       it(`max and average, x ${c.x.join("×")}, ${c.k}×${c.k}, stride ${c.stride}, ${c.pad}`, () => {
         const xs = [input(c.x, 5)];
-        expect(compare(xs, valueAndGrads((x) => tf.maxPool(x as tf.Tensor4D, c.k, c.stride, c.pad)))).toBeLessThan(TOLERANCE);
+        expect(
+          compare(
+            xs,
+            valueAndGrads((x) => tf.maxPool(x as tf.Tensor4D, c.k, c.stride, c.pad)),
+          ),
+        ).toBeLessThan(TOLERANCE);
         const avg = (x: tf.Tensor) => tf.avgPool(x as tf.Tensor4D, c.k, c.stride, c.pad);
         if (c.pad === "valid") {
           expect(compare(xs, valueAndGrads(avg))).toBeLessThan(TOLERANCE);
@@ -205,11 +224,23 @@ describe.skipIf(!nativeAvailable)("native kernels equal the cpu backend's", () =
 
   describe("element-wise binary ops with broadcasting: values and gradients", () => {
     const shapes: [number[], number[]][] = [
-      [[2, 3, 4, 5], [2, 3, 4, 5]],
+      [
+        [2, 3, 4, 5],
+        [2, 3, 4, 5],
+      ],
       [[2, 3, 4, 5], [5]], // bias add
-      [[2, 3, 4, 5], [2, 3, 4, 1]], // keep-dims reduction broadcast
-      [[1, 1, 6], [3, 4, 1]], // both sides broadcast
-      [[3, 1, 5], [1, 4, 1]],
+      [
+        [2, 3, 4, 5],
+        [2, 3, 4, 1],
+      ], // keep-dims reduction broadcast
+      [
+        [1, 1, 6],
+        [3, 4, 1],
+      ], // both sides broadcast
+      [
+        [3, 1, 5],
+        [1, 4, 1],
+      ],
       [[4, 6], []], // scalar
       [[], [4, 6]],
     ];
@@ -309,7 +340,13 @@ describe.skipIf(!nativeAvailable)("native kernels equal the cpu backend's", () =
       };
       permute([0, 1, 2, 3], []);
       for (const perm of perms) {
-        expect(compare([input([2, 3, 4, 5], 13)], valueAndGrads((x) => tf.transpose(x, perm))), perm.join()).toBeLessThan(TOLERANCE);
+        expect(
+          compare(
+            [input([2, 3, 4, 5], 13)],
+            valueAndGrads((x) => tf.transpose(x, perm)),
+          ),
+          perm.join(),
+        ).toBeLessThan(TOLERANCE);
       }
       // The loss's batched row transpose, at the model's size.
       expect(compare([input([4, 256, 490], 14)], (x) => tf.transpose(x, [0, 2, 1]))).toBeLessThan(TOLERANCE);
@@ -318,7 +355,13 @@ describe.skipIf(!nativeAvailable)("native kernels equal the cpu backend's", () =
       for (let axis = 0; axis < 4; axis++) {
         const a = [2, 3, 4, 5];
         const b = a.map((d, i) => (i === axis ? d + 2 : d));
-        expect(compare([input(a, 15), input(b, 16), input(a, 17)], valueAndGrads((x, y, z) => tf.concat([x, y, z], axis))), `axis ${axis}`).toBeLessThan(TOLERANCE);
+        expect(
+          compare(
+            [input(a, 15), input(b, 16), input(a, 17)],
+            valueAndGrads((x, y, z) => tf.concat([x, y, z], axis)),
+          ),
+          `axis ${axis}`,
+        ).toBeLessThan(TOLERANCE);
       }
     });
     it("runs in the addon", () => {
@@ -332,12 +375,22 @@ describe.skipIf(!nativeAvailable)("native kernels equal the cpu backend's", () =
   });
 
   it("softmax over the last axis (values and gradients)", () => {
-    expect(compare([input([4, 6, 9], 18)], valueAndGrads((x) => tf.softmax(tf.mul(x, 4))))).toBeLessThan(TOLERANCE);
+    expect(
+      compare(
+        [input([4, 6, 9], 18)],
+        valueAndGrads((x) => tf.softmax(tf.mul(x, 4))),
+      ),
+    ).toBeLessThan(TOLERANCE);
   });
 
   it("addN (values and gradients)", () => {
     const xs = [input([3, 4, 5], 19), input([3, 4, 5], 20), input([3, 4, 5], 21)];
-    expect(compare(xs, valueAndGrads((a, b, c) => tf.addN([a, b, c])))).toBeLessThan(TOLERANCE);
+    expect(
+      compare(
+        xs,
+        valueAndGrads((a, b, c) => tf.addN([a, b, c])),
+      ),
+    ).toBeLessThan(TOLERANCE);
   });
 
   it("inputs outside the kernels' scope fall back to the cpu kernels (int32, non-contiguous axes)", () => {
@@ -348,8 +401,23 @@ describe.skipIf(!nativeAvailable)("native kernels equal the cpu backend's", () =
 
   it("the addon refuses a buffer whose length does not match its shape, naming the argument", () => {
     const addon = (tf.findBackend("native") as unknown as { addon: import("../src/addon.js").NativeAddon }).addon;
-    expect(() => addon.batchNormTrain(new Float32Array(10), new Float32Array(2), new Float32Array(2), new Float32Array(9),
-      new Float32Array(2), new Float32Array(2), new Float32Array(2), 5, 1, 1, 2, 1e-5, false)).toThrow(/batchNormTrain: y has 9 elements, expected 10/);
+    expect(() =>
+      addon.batchNormTrain(
+        new Float32Array(10),
+        new Float32Array(2),
+        new Float32Array(2),
+        new Float32Array(9),
+        new Float32Array(2),
+        new Float32Array(2),
+        new Float32Array(2),
+        5,
+        1,
+        1,
+        2,
+        1e-5,
+        false,
+      ),
+    ).toThrow(/batchNormTrain: y has 9 elements, expected 10/);
     expect(() => addon.setThreads(0)).toThrow(/threads must be between 1 and 1024/);
   });
 });

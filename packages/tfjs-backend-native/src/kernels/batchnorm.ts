@@ -55,36 +55,39 @@ export const batchNormTrain = nativeKernel<{ x: TensorInfo; gamma: TensorInfo; b
   },
 );
 
-export const batchNormGrad = nativeKernel<Record<"dy" | "x" | "mean" | "rstd" | "gamma", TensorInfo>>("LmlBatchNormGrad", ({ inputs, backend }) => {
-  requireFloat32("LmlBatchNormGrad", ...Object.values(inputs));
-  return grad(backend, inputs, false);
-});
-
-export const batchNormReluTrain = nativeKernel<Record<"x" | "gamma" | "beta" | "runningMean" | "runningVar", TensorInfo>, { eps: number; momentum: number }>(
-  "LmlBatchNormReluTrain",
-  ({ inputs, attrs, backend }) => {
-    const { x, gamma, beta, runningMean, runningVar } = inputs;
-    requireFloat32("LmlBatchNormReluTrain", x, gamma, beta, runningMean, runningVar);
-    const r = train(backend, x, gamma, beta, attrs.eps, true);
-    const n = sizeOf(x.shape) / r.C;
-    const unbiased = n > 1 ? n / (n - 1) : 1;
-    const m0 = backend.f32(runningMean);
-    const v0 = backend.f32(runningVar);
-    const m1 = new Float32Array(r.C);
-    const v1 = new Float32Array(r.C);
-    for (let c = 0; c < r.C; c++) {
-      m1[c] = m0[c] * (1 - attrs.momentum) + r.mean[c] * attrs.momentum;
-      v1[c] = v0[c] * (1 - attrs.momentum) + r.variance[c] * attrs.momentum * unbiased;
-    }
-    return [
-      backend.output(x.shape, r.y),
-      backend.output([r.C], r.mean),
-      backend.output([r.C], r.rstd),
-      backend.output(runningMean.shape, m1),
-      backend.output(runningVar.shape, v1),
-    ];
+export const batchNormGrad = nativeKernel<Record<"dy" | "x" | "mean" | "rstd" | "gamma", TensorInfo>>(
+  "LmlBatchNormGrad",
+  ({ inputs, backend }) => {
+    requireFloat32("LmlBatchNormGrad", ...Object.values(inputs));
+    return grad(backend, inputs, false);
   },
 );
+
+export const batchNormReluTrain = nativeKernel<
+  Record<"x" | "gamma" | "beta" | "runningMean" | "runningVar", TensorInfo>,
+  { eps: number; momentum: number }
+>("LmlBatchNormReluTrain", ({ inputs, attrs, backend }) => {
+  const { x, gamma, beta, runningMean, runningVar } = inputs;
+  requireFloat32("LmlBatchNormReluTrain", x, gamma, beta, runningMean, runningVar);
+  const r = train(backend, x, gamma, beta, attrs.eps, true);
+  const n = sizeOf(x.shape) / r.C;
+  const unbiased = n > 1 ? n / (n - 1) : 1;
+  const m0 = backend.f32(runningMean);
+  const v0 = backend.f32(runningVar);
+  const m1 = new Float32Array(r.C);
+  const v1 = new Float32Array(r.C);
+  for (let c = 0; c < r.C; c++) {
+    m1[c] = m0[c] * (1 - attrs.momentum) + r.mean[c] * attrs.momentum;
+    v1[c] = v0[c] * (1 - attrs.momentum) + r.variance[c] * attrs.momentum * unbiased;
+  }
+  return [
+    backend.output(x.shape, r.y),
+    backend.output([r.C], r.mean),
+    backend.output([r.C], r.rstd),
+    backend.output(runningMean.shape, m1),
+    backend.output(runningVar.shape, v1),
+  ];
+});
 
 export const batchNormReluGrad = nativeKernel<Record<"dy" | "x" | "y" | "mean" | "rstd" | "gamma", TensorInfo>>(
   "LmlBatchNormReluGrad",

@@ -29,11 +29,26 @@ export function convShape(info: backend_util.Conv2DInfo): number[] | null {
   const oh = Math.floor((info.inHeight + top + bottom - effH) / info.strideHeight) + 1;
   const ow = Math.floor((info.inWidth + left + right - effW) / info.strideWidth) + 1;
   if (oh !== info.outHeight || ow !== info.outWidth) return null;
-  if (sizeOf([info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outChannels, info.outHeight, info.outWidth]) === 0) return null;
+  if (sizeOf([info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outChannels, info.outHeight, info.outWidth]) === 0)
+    return null;
   return [
-    info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outChannels, info.filterHeight, info.filterWidth,
-    info.outHeight, info.outWidth, info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth,
-    top, left, bottom, right,
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.outChannels,
+    info.filterHeight,
+    info.filterWidth,
+    info.outHeight,
+    info.outWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.dilationHeight,
+    info.dilationWidth,
+    top,
+    left,
+    bottom,
+    right,
   ];
 }
 
@@ -66,21 +81,21 @@ interface FusedConvAttrs extends ConvAttrs {
   leakyreluAlpha?: number;
 }
 
-export const fusedConv2D = nativeKernel<{ x: TensorInfo; filter: TensorInfo; bias?: TensorInfo; preluActivationWeights?: TensorInfo }, FusedConvAttrs>(
-  "FusedConv2D",
-  ({ inputs, attrs, backend }) => {
-    const { x, filter, bias, preluActivationWeights } = inputs;
-    if (!allFloat32(x, filter, bias) || preluActivationWeights) return null;
-    if (attrs.activation !== "linear" && attrs.activation !== "relu") return null;
-    const ci = info(x.shape, filter.shape, attrs);
-    const shape = convShape(ci);
-    if (!shape) return null;
-    if (bias && sizeOf(bias.shape) !== ci.outChannels) return null; // a scalar or odd bias: the cpu kernel broadcasts it
-    const y = backend.alloc(sizeOf(ci.outShape));
-    backend.addon.conv2d(backend.f32(x), backend.f32(filter), bias ? backend.f32(bias) : null, y, attrs.activation === "relu", ...shape);
-    return backend.output(ci.outShape, y);
-  },
-);
+export const fusedConv2D = nativeKernel<
+  { x: TensorInfo; filter: TensorInfo; bias?: TensorInfo; preluActivationWeights?: TensorInfo },
+  FusedConvAttrs
+>("FusedConv2D", ({ inputs, attrs, backend }) => {
+  const { x, filter, bias, preluActivationWeights } = inputs;
+  if (!allFloat32(x, filter, bias) || preluActivationWeights) return null;
+  if (attrs.activation !== "linear" && attrs.activation !== "relu") return null;
+  const ci = info(x.shape, filter.shape, attrs);
+  const shape = convShape(ci);
+  if (!shape) return null;
+  if (bias && sizeOf(bias.shape) !== ci.outChannels) return null; // a scalar or odd bias: the cpu kernel broadcasts it
+  const y = backend.alloc(sizeOf(ci.outShape));
+  backend.addon.conv2d(backend.f32(x), backend.f32(filter), bias ? backend.f32(bias) : null, y, attrs.activation === "relu", ...shape);
+  return backend.output(ci.outShape, y);
+});
 
 export const conv2DBackpropInput = nativeKernel<{ dy: TensorInfo; filter: TensorInfo }, ConvAttrs & { inputShape: number[] }>(
   "Conv2DBackpropInput",

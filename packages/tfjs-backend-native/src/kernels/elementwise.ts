@@ -9,7 +9,19 @@ import { nativeKernel } from "./kernel.js";
 // Op codes: native/elementwise.cc's enums.
 const BINARY = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, Maximum: 4, Minimum: 5, SquaredDifference: 6 } as const;
 const UNARY = {
-  Relu: 0, Neg: 1, Square: 2, Sqrt: 3, Rsqrt: 4, Exp: 5, Log: 6, Abs: 7, Sigmoid: 8, Tanh: 9, Reciprocal: 10, Elu: 11, Relu6: 12,
+  Relu: 0,
+  Neg: 1,
+  Square: 2,
+  Sqrt: 3,
+  Rsqrt: 4,
+  Exp: 5,
+  Log: 6,
+  Abs: 7,
+  Sigmoid: 8,
+  Tanh: 9,
+  Reciprocal: 10,
+  Elu: 11,
+  Relu6: 12,
   LeakyRelu: 13,
 } as const;
 
@@ -53,7 +65,10 @@ export const addN = nativeKernel<TensorInfo[]>("AddN", ({ inputs, backend }) => 
   const shape = xs[0].shape;
   if (xs.some((t) => t.shape.join() !== shape.join())) return null;
   const out = backend.alloc(sizeOf(shape));
-  backend.addon.addN(xs.map((t) => backend.f32(t)), out);
+  backend.addon.addN(
+    xs.map((t) => backend.f32(t)),
+    out,
+  );
   return backend.output(shape, out);
 });
 
@@ -69,9 +84,12 @@ export const softmax = nativeKernel<{ logits: TensorInfo }, { dim: number }>("So
 });
 
 /** Fill: a pool buffer filled in JS (TypedArray.fill is a native loop); the cpu kernel allocates afresh. */
-export const fill = nativeKernel<Record<string, never>, { shape: number[]; value: number; dtype?: string }>("Fill", ({ attrs, backend }) => {
-  if ((attrs.dtype ?? "float32") !== "float32" || typeof attrs.value !== "number") return null;
-  const out = backend.alloc(sizeOf(attrs.shape));
-  out.fill(attrs.value);
-  return backend.output(attrs.shape, out);
-});
+export const fill = nativeKernel<Record<string, never>, { shape: number[]; value: number; dtype?: string }>(
+  "Fill",
+  ({ attrs, backend }) => {
+    if ((attrs.dtype ?? "float32") !== "float32" || typeof attrs.value !== "number") return null;
+    const out = backend.alloc(sizeOf(attrs.shape));
+    out.fill(attrs.value);
+    return backend.output(attrs.shape, out);
+  },
+);

@@ -16,11 +16,19 @@ export const concat = nativeKernel<TensorInfo[], { axis: number }>("Concat", ({ 
   const all = inputs as unknown as TensorInfo[];
   if (all.length === 0 || !allFloat32(...all)) return null;
   const axis = util.parseAxisParam(attrs.axis, all[0].shape)[0];
-  const outShape = backend_util.computeOutShape(all.map((t) => t.shape), axis);
+  const outShape = backend_util.computeOutShape(
+    all.map((t) => t.shape),
+    axis,
+  );
   const xs = all.filter((t) => sizeOf(t.shape) > 0);
   if (xs.length === 0 || sizeOf(outShape) === 0) return null;
   const outer = sizeOf(outShape.slice(0, axis));
   const out = backend.alloc(sizeOf(outShape));
-  backend.addon.concat(xs.map((t) => backend.f32(t)), out, outer, xs.map((t) => sizeOf(t.shape.slice(axis))));
+  backend.addon.concat(
+    xs.map((t) => backend.f32(t)),
+    out,
+    outer,
+    xs.map((t) => sizeOf(t.shape.slice(axis))),
+  );
   return backend.output(outShape, out);
 });

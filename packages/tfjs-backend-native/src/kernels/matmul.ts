@@ -37,7 +37,20 @@ function run(
   if (M * N * K === 0 || batchA * batchB === 0) return null;
   const outShape = [...batchShape, M, N];
   const c = backend.alloc(sizeOf(outShape));
-  backend.addon.matmul(backend.f32(a), backend.f32(b), c, bias ? backend.f32(bias) : null, relu, batchA, batchB, M, K, N, attrs.transposeA, attrs.transposeB);
+  backend.addon.matmul(
+    backend.f32(a),
+    backend.f32(b),
+    c,
+    bias ? backend.f32(bias) : null,
+    relu,
+    batchA,
+    batchB,
+    M,
+    K,
+    N,
+    attrs.transposeA,
+    attrs.transposeB,
+  );
   return backend.output(outShape, c);
 }
 

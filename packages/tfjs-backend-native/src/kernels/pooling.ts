@@ -28,8 +28,23 @@ function poolShape(kind: number, xShape: number[], attrs: PoolAttrs): { info: ba
   if (Math.floor((info.inHeight + top + bottom - info.filterHeight) / info.strideHeight) + 1 !== info.outHeight) return null;
   if (Math.floor((info.inWidth + left + right - info.filterWidth) / info.strideWidth) + 1 !== info.outWidth) return null;
   if (sizeOf(info.outShape) === 0 || sizeOf(xShape) === 0) return null;
-  const args = [kind, info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.filterHeight, info.filterWidth,
-    info.outHeight, info.outWidth, info.strideHeight, info.strideWidth, top, left, bottom, right];
+  const args = [
+    kind,
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.filterHeight,
+    info.filterWidth,
+    info.outHeight,
+    info.outWidth,
+    info.strideHeight,
+    info.strideWidth,
+    top,
+    left,
+    bottom,
+    right,
+  ];
   return { info, args };
 }
 
