@@ -38,7 +38,7 @@ export function register(bench: Command): void {
     .option("--batch <n>", "images per step", "16")
     .option("--steps <n>", "timed steps", "5")
     .option("--warmup <n>", "untimed steps first", "2")
-    .option("--backend <name>", "tensorflow-gpu | tensorflow | wasm | cpu (default: LML_BACKEND, else the best available)")
+    .option("--backend <name>", "tensorflow-gpu | tensorflow | native | wasm | cpu (default: LML_BACKEND, else the best available)")
     .action(async (opts: BenchOptions) => {
       await benchTrain(opts);
     });

@@ -1,20 +1,22 @@
 /**
- * Backend selection. Tries, in order, the native TensorFlow bindings (GPU, then CPU), the WebAssembly
- * backend with our replacement kernels, then the pure-JS cpu backend. `LML_BACKEND` (or the
+ * Backend selection. Tries, in order, the native TensorFlow bindings (GPU, then CPU), our oneDNN backend
+ * (@lml/tfjs-backend-native, when its addon was built at set-up), the WebAssembly backend with our
+ * replacement kernels, then the pure-JS cpu backend. `LML_BACKEND` (or the
  * `preferred` argument) pins one; a pinned backend that cannot start is an error, not a silent fallback,
  * so that a run never records a backend it did not use.
  *
  * Names returned (and accepted): "tensorflow-gpu" (@tensorflow/tfjs-node-gpu), "tensorflow"
- * (@tensorflow/tfjs-node), "wasm", "cpu". Aliases: "node-gpu", "tfjs-node-gpu", "node", "tfjs-node".
+ * (@tensorflow/tfjs-node), "native" (oneDNN), "wasm", "cpu". Aliases: "node-gpu", "tfjs-node-gpu",
+ * "node", "tfjs-node", "onednn".
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import { registerAllGradients } from "./gradients.js";
 
-export type BackendName = "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu";
+export type BackendName = "tensorflow-gpu" | "tensorflow" | "native" | "wasm" | "cpu";
 
-const ORDER: BackendName[] = ["tensorflow-gpu", "tensorflow", "wasm", "cpu"];
+const ORDER: BackendName[] = ["tensorflow-gpu", "tensorflow", "native", "wasm", "cpu"];
 const ALIASES: Record<string, BackendName> = {
   "tensorflow-gpu": "tensorflow-gpu",
   "node-gpu": "tensorflow-gpu",
@@ -22,6 +24,8 @@ const ALIASES: Record<string, BackendName> = {
   tensorflow: "tensorflow",
   node: "tensorflow",
   "tfjs-node": "tensorflow",
+  native: "native",
+  onednn: "native",
   wasm: "wasm",
   cpu: "cpu",
 };
@@ -46,6 +50,12 @@ async function start(name: BackendName): Promise<void> {
     case "tensorflow": {
       await importOptional(name === "tensorflow-gpu" ? "@tensorflow/tfjs-node-gpu" : "@tensorflow/tfjs-node");
       if (!(await tf.setBackend("tensorflow"))) throw new Error("the tensorflow backend did not initialise");
+      return;
+    }
+    case "native": {
+      const { registerNativeBackend } = await import("@lml/tfjs-backend-native");
+      registerNativeBackend(); // throws with the reason (and how to enable it) when the addon is absent
+      if (!(await tf.setBackend("native"))) throw new Error("the native backend did not initialise");
       return;
     }
     case "wasm": {
@@ -94,6 +104,7 @@ export async function initBackend(
       log(`lml: tfjs backend ${name}` + (failures.length ? ` (skipped: ${failures.join("; ")})` : ""));
       return name;
     } catch (err) {
+      if ((err as { exitCode?: number }).exitCode === 2) throw err; // bad input (e.g. LML_THREADS), not an absent backend
       failures.push(`${name}: ${(err as Error).message.split("\n")[0]}`);
     }
   }
