@@ -24,16 +24,17 @@ in backend/ops.ts; the weights live in a ParamRegistry (params.ts), initialised 
  * network's FLOPs at 32×32). Convolutions followed by batch-norm have no bias.
  *
  * Batch-norm is written from explicit reductions with a hand-derived gradient (`batchNorm` in
- * backend/ops.ts): tfjs's generic batch-norm gradient spends most of its time in Tile on the wasm backend. Running
- * statistics use PyTorch's convention (momentum 0.1, unbiased variance, eps 1e-5) and are updated on every
- * forward pass with `training = true`.
+ * backend/ops.ts): tfjs's generic batch-norm gradient spends most of its time in Tile on the wasm backend. Every
+ * batch-norm is followed by a ReLU, so the layer is one op, `batchNormRelu` (one kernel each way on the native
+ * backend). Running statistics use PyTorch's convention (momentum 0.1, unbiased variance, eps 1e-5) and are
+ * updated on every forward pass with `training = true`. Convolutions with a bias use tfjs's fused conv2d.
  *
  * Everything is NHWC. `forward` returns heatmap logits; `softArgmax` (backend/ops.ts) turns them into
  * coordinates.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { Rng, assertModelConfig } from "@lml/core";
-import { BN_EPS, batchNorm, downsample2x, upsample2x } from "./backend/ops";
+import { batchNormRelu, downsample2x, upsample2x } from "./backend/ops";
 import { ParamRegistry } from "./params";
 
 /** The model knobs: @lml/core's ModelConfig plus the landmark count of the scheme being trained. */
@@ -84,9 +85,6 @@ export interface Hourglass {
 
 type Apply = (x: tf.Tensor4D, training: boolean) => tf.Tensor4D;
 
-/** Running-statistics momentum of batch-norm (PyTorch's default, so checkpoints compare). */
-const BN_MOMENTUM = 0.1;
-
 export function createHourglass(cfg: HourglassConfig, seed: number): Hourglass {
   assertModelConfig(cfg, "HourglassConfig");
   const config = { ...cfg };
@@ -102,51 +100,38 @@ export function createHourglass(cfg: HourglassConfig, seed: number): Hourglass {
     const W = params.he(`${name}.w`, [k, k, cin, cout], k * k * cin);
     const B = o.bias ? params.zeros(`${name}.b`, [cout]) : null;
     macs += side * side * k * k * cin * cout;
-    return (x) => {
-      const y = tf.conv2d(x, W as tf.Tensor4D, stride, "same");
-      return B ? tf.add(y, B) : y;
-    };
+    return (x) =>
+      B
+        ? tf.fused.conv2d({ x, filter: W as tf.Tensor4D, strides: stride, pad: "same", bias: B })
+        : tf.conv2d(x, W as tf.Tensor4D, stride, "same");
   }
 
-  function bn(name: string, c: number): Apply {
+  /** Batch-norm then ReLU (every batch-norm of the network is followed by a ReLU). */
+  function bnRelu(name: string, c: number): Apply {
     const gamma = params.ones(`${name}.gamma`, [c]) as tf.Variable<tf.Rank.R1>;
     const beta = params.zeros(`${name}.beta`, [c]) as tf.Variable<tf.Rank.R1>;
     const mean = params.buffer(`${name}.mean`, [c], 0) as tf.Variable<tf.Rank.R1>;
     const variance = params.buffer(`${name}.var`, [c], 1) as tf.Variable<tf.Rank.R1>;
-    return (x, training) => {
-      if (!training) {
-        const scale = tf.mul(gamma, tf.rsqrt(tf.add(variance, BN_EPS)));
-        return tf.add(tf.mul(x, scale), tf.sub(beta, tf.mul(mean, scale)));
-      }
-      const out = batchNorm(x, gamma, beta);
-      const n = x.shape[0] * x.shape[1] * x.shape[2];
-      const unbiased = n > 1 ? n / (n - 1) : 1;
-      mean.assign(tf.add(tf.mul(mean, 1 - BN_MOMENTUM), tf.mul(out.mean, BN_MOMENTUM)));
-      variance.assign(tf.add(tf.mul(variance, 1 - BN_MOMENTUM), tf.mul(out.variance, BN_MOMENTUM * unbiased)));
-      out.mean.dispose();
-      out.variance.dispose();
-      return out.y;
-    };
+    return (x, training) => batchNormRelu(x, gamma, beta, { mean, variance }, training);
   }
 
-  const relu = (x: tf.Tensor4D) => tf.relu(x);
   const pool: Apply = (x) => downsample2x(x);
   const upsample: Apply = (x) => upsample2x(x);
 
   /** Pre-activation bottleneck residual block. */
   function residual(name: string, cin: number, cout: number, side: number): Apply {
     const mid = cout / 2;
-    const bn1 = bn(`${name}.bn1`, cin);
+    const bn1 = bnRelu(`${name}.bn1`, cin);
     const conv1 = conv(`${name}.conv1`, 1, cin, mid, side);
-    const bn2 = bn(`${name}.bn2`, mid);
+    const bn2 = bnRelu(`${name}.bn2`, mid);
     const conv2 = conv(`${name}.conv2`, 3, mid, mid, side);
-    const bn3 = bn(`${name}.bn3`, mid);
+    const bn3 = bnRelu(`${name}.bn3`, mid);
     const conv3 = conv(`${name}.conv3`, 1, mid, cout, side);
     const skip = cin === cout ? null : conv(`${name}.skip`, 1, cin, cout, side);
     return (x, t) => {
-      let y = conv1(relu(bn1(x, t)), t);
-      y = conv2(relu(bn2(y, t)), t);
-      y = conv3(relu(bn3(y, t)), t);
+      let y = conv1(bn1(x, t), t);
+      y = conv2(bn2(y, t), t);
+      y = conv3(bn3(y, t), t);
       return tf.add(y, skip ? skip(x, t) : x);
     };
   }
@@ -172,7 +157,7 @@ export function createHourglass(cfg: HourglassConfig, seed: number): Hourglass {
   const stemStride = ratio >= 2 ? 2 : 1;
   const stemPools = Math.log2(ratio / stemStride);
   const stemConv = conv("stem.conv", 7, config.inputChannels, c / 2, config.inputSize / stemStride, { stride: stemStride });
-  const stemBn = bn("stem.bn", c / 2);
+  const stemBn = bnRelu("stem.bn", c / 2);
   const stemRes1 = residual("stem.res1", c / 2, c, h);
   const stemRes2 = residual("stem.res2", c, c, h);
 
@@ -181,7 +166,7 @@ export function createHourglass(cfg: HourglassConfig, seed: number): Hourglass {
     const hg = hourglass(`${name}.hg`, config.depth, c, h);
     const post = residuals(`${name}.post`, c, h);
     const lin = conv(`${name}.lin`, 1, c, c, h);
-    const linBn = bn(`${name}.lin.bn`, c);
+    const linBn = bnRelu(`${name}.lin.bn`, c);
     const head = conv(`${name}.head`, 1, c, config.landmarks, h, { bias: true });
     const last = s === config.stacks - 1;
     const remapF = last ? null : conv(`${name}.remapFeatures`, 1, c, c, h, { bias: true });
@@ -191,14 +176,14 @@ export function createHourglass(cfg: HourglassConfig, seed: number): Hourglass {
 
   const forward = (x: tf.Tensor4D, training: boolean) =>
     tf.tidy(() => {
-      let y = relu(stemBn(stemConv(x, training), training));
+      let y = stemBn(stemConv(x, training), training);
       for (let i = 0; i < stemPools; i++) y = pool(y, training);
       y = stemRes2(stemRes1(y, training), training);
       const heatmaps: tf.Tensor4D[] = [];
       let features!: tf.Tensor4D;
       for (const st of stacks) {
         const z = st.post(st.hg(y, training), training);
-        features = relu(st.linBn(st.lin(z, training), training));
+        features = st.linBn(st.lin(z, training), training);
         const hm = st.head(features, training);
         heatmaps.push(hm);
         if (st.remapF && st.remapH) y = tf.addN([y, st.remapF(features, training), st.remapH(hm, training)]);

@@ -38,6 +38,20 @@ export class AdamW {
     const step = lr / (1 - b1 ** this.t);
     const c2 = 1 - b2 ** this.t;
     const decay = 1 - lr * weightDecay;
+    // The native backend does the same update (bit for bit) over every variable in one kernel call.
+    if (tf.getKernel("LmlAdamW", tf.getBackend())) {
+      const inputs: tf.NamedTensorMap = {};
+      this.vars.forEach((variable, i) => {
+        inputs[`p${i}`] = variable;
+        const grad = grads[variable.name];
+        if (grad) inputs[`g${i}`] = grad;
+      });
+      const attrs = { count: this.vars.length, m, v, beta1: b1, beta2: b2, eps, step, c2, decay };
+      const next = tf.engine().runKernel("LmlAdamW", inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+      this.vars.forEach((variable, i) => variable.assign(next[i]));
+      tf.dispose(next);
+      return;
+    }
     this.vars.forEach((variable, i) => {
       const grad = grads[variable.name];
       const g = grad ? grad.dataSync() : null; // a variable this regime's loss does not touch: g = 0

@@ -12,8 +12,9 @@ import { registerAllGradients } from "./gradients.js";
 // caller picked a backend without initBackend.
 registerAllGradients();
 
-/** Batch-norm epsilon (PyTorch's default, so checkpoints compare). */
+/** Batch-norm epsilon and running-statistics momentum (PyTorch's defaults, so checkpoints compare). */
 export const BN_EPS = 1e-5;
+export const BN_MOMENTUM = 0.1;
 
 /**
  * Training-mode batch-norm over N·H·W per channel, with the closed-form gradient
@@ -80,6 +81,74 @@ export function batchNorm(
       });
   const y = op(x, gamma, beta) as tf.Tensor4D;
   return { y, mean, variance };
+}
+
+/** A batch-norm's running statistics (not trained: updated by every training-mode forward pass). */
+export interface RunningStats {
+  mean: tf.Variable;
+  variance: tf.Variable;
+}
+
+/**
+ * Batch-norm followed by ReLU, the pre-activation unit of the network. In training mode it normalises
+ * with the batch statistics and moves the running statistics towards them (PyTorch's convention:
+ * running ← (1 − momentum)·running + momentum·batch, the variance unbiased, n/(n−1)); in evaluation mode
+ * it uses the running statistics.
+ *
+ * Backends that register the LmlBatchNormRelu* kernels (the native one) do each direction in one
+ * kernel: forward
+ *   LmlBatchNormReluTrain  x, gamma, beta, runningMean, runningVar; eps, momentum
+ *                          → y, mean, rstd, new runningMean, new runningVar
+ *   LmlBatchNormReluGrad   dy, x, y, mean, rstd, gamma → dx, dgamma, dbeta
+ *   LmlBatchNormReluInfer  x, gamma, beta, mean, variance; eps → y
+ * instead of a batch-norm kernel, a ReLU with its three-kernel gradient and six running-statistics ops
+ * (whose tfjs bookkeeping, the tape and the clones of saved tensors, cost more than their arithmetic).
+ * Other backends compose `batchNorm` and tf ops, with the same results.
+ */
+export function batchNormRelu(
+  x: tf.Tensor4D,
+  gamma: tf.Tensor1D,
+  beta: tf.Tensor1D,
+  running: RunningStats,
+  training: boolean,
+  eps = BN_EPS,
+  momentum = BN_MOMENTUM,
+): tf.Tensor4D {
+  const backend = tf.getBackend();
+  if (!training) {
+    if (tf.getKernel("LmlBatchNormReluInfer", backend)) {
+      return tf.engine().runKernel("LmlBatchNormReluInfer", { x, gamma, beta, mean: running.mean, variance: running.variance }, { eps }) as tf.Tensor4D;
+    }
+    const scale = tf.mul(gamma, tf.rsqrt(tf.add(running.variance, eps)));
+    return tf.relu(tf.add(tf.mul(x, scale), tf.sub(beta, tf.mul(running.mean, scale)))) as tf.Tensor4D;
+  }
+  if (tf.getKernel("LmlBatchNormReluTrain", backend)) {
+    let next: tf.Tensor[] = [];
+    const op = tf.customGrad((xIn, gIn, bIn, save) => {
+      const inputs = { x: xIn as tf.Tensor, gamma: gIn as tf.Tensor, beta: bIn as tf.Tensor, runningMean: running.mean, runningVar: running.variance };
+      const [y, mean, rstd, runningMean, runningVar] = tf.engine().runKernel("LmlBatchNormReluTrain", inputs, { eps, momentum }) as tf.Tensor[];
+      next = [tf.keep(runningMean), tf.keep(runningVar)];
+      (save as tf.GradSaveFunc)([xIn as tf.Tensor, y, mean, rstd, gIn as tf.Tensor]);
+      return {
+        value: y,
+        gradFunc: (dy: tf.Tensor, [xs, ys, ms, rs, gs]: tf.Tensor[]) =>
+          tf.engine().runKernel("LmlBatchNormReluGrad", { dy, x: xs, y: ys, mean: ms, rstd: rs, gamma: gs }, {}) as tf.Tensor[],
+      };
+    });
+    const y = op(x, gamma, beta) as tf.Tensor4D;
+    running.mean.assign(next[0]);
+    running.variance.assign(next[1]);
+    tf.dispose(next);
+    return y;
+  }
+  const out = batchNorm(x, gamma, beta, eps);
+  const n = x.shape[0] * x.shape[1] * x.shape[2];
+  const unbiased = n > 1 ? n / (n - 1) : 1;
+  running.mean.assign(tf.add(tf.mul(running.mean, 1 - momentum), tf.mul(out.mean, momentum)));
+  running.variance.assign(tf.add(tf.mul(running.variance, 1 - momentum), tf.mul(out.variance, momentum * unbiased)));
+  out.mean.dispose();
+  out.variance.dispose();
+  return tf.relu(out.y);
 }
 
 /**
