@@ -13,13 +13,14 @@ import * as benchTrain from "./commands/bench-train";
 import * as benchWeb from "./commands/bench-web";
 import * as evalCommand from "./commands/eval";
 import * as grid from "./commands/grid";
+import * as predict from "./commands/predict";
 import * as report from "./commands/report";
 import * as synth from "./commands/synth";
 import * as train from "./commands/train";
 import * as work from "./commands/work";
 
 /** In the order `lml --help` lists them. */
-const COMMANDS = [train, work, grid, evalCommand, synth, report];
+const COMMANDS = [train, work, grid, evalCommand, predict, synth, report];
 const BENCHES = [benchSynth, benchTrain, benchQueue, benchWeb];
 
 async function main() {

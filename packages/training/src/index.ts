@@ -16,3 +16,15 @@ export {
 export { folderCheckpointStore } from "./checkpoint";
 export type { EvaluationRecord } from "./evaluate";
 export type { SampleArtifact } from "./samples";
+export {
+  PREDICT_PROTOCOLS,
+  loadPredictor,
+  predictFolder,
+  predictorFromPath,
+  predictorFromRun,
+  type PredictOptions,
+  type PredictOutcome,
+  type PredictProtocol,
+  type Predictor,
+  type PredictorSource,
+} from "./predict";
