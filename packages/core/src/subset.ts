@@ -48,6 +48,43 @@ export function nearestSubsetWithDistances(
   return { indices, distances };
 }
 
+/**
+ * Groups of `ibug` point indices that `indices` (iBug point → dense point) send to one dense point, e.g.
+ * [[61, 67], [63, 65]] for inner lips matched on a closed-mouth template. [] when every iBug point has
+ * its own dense point.
+ */
+export function subsetCollisions(indices: ArrayLike<number>): number[][] {
+  const by = new Map<number, number[]>();
+  Array.from(indices).forEach((dense, i) => by.set(dense, [...(by.get(dense) ?? []), i]));
+  return [...by.values()].filter((g) => g.length > 1);
+}
+
+/**
+ * THE iBug → dense mapping of a run: the nearest-subset protocol selects it, and the label-transfer
+ * nets and the test-time MLP start from it. A reviewed table when one is given (it must belong to the
+ * two schemes: ids, dense count, one entry per iBug point), else each iBug point's nearest dense point
+ * on the two templates (from one frame; the synthetic generator's open-mouth template, so that inner
+ * lips have their own points). Either way every iBug point must have its own dense point — two on one
+ * would score one iBug point against another's position (issue 14: NME 14.5 at inner lips 61 and 63) —
+ * else a UsageError names the points that share one.
+ */
+export function ibugSubset(dense: LandmarkScheme, ibug: LandmarkScheme, table?: SubsetTable): Int32Array {
+  let indices: Int32Array;
+  if (table) {
+    const where = `subset table ${table.dense} → ${table.ibug} v${table.version}`;
+    checkTableFits(validTable(table, where), where, { dense, ibug });
+    indices = Int32Array.from(table.indices);
+  } else indices = nearestSubset(dense, ibug);
+  const shared = subsetCollisions(indices);
+  if (shared.length)
+    throw new UsageError(
+      `nearest subset ${dense.id} → ${ibug.id}: ` +
+        shared.map((g) => `iBug points ${g.join(" and ")} share dense point ${indices[g[0]]}`).join("; ") +
+        " (every iBug point needs its own dense point: is the template's mouth closed?)",
+    );
+  return indices;
+}
+
 /** Picks the subset points out of dense shapes (one shape or a batch): output has indices.length points each. */
 export function selectSubset(shapes: Float32Array, denseCount: number, indices: Int32Array): Float32Array {
   if (shapes.length % (2 * denseCount) !== 0)
@@ -131,12 +168,23 @@ export function parseSubsetTable(
   } catch (e) {
     throw new UsageError(`${fileName}: not valid JSON (${(e as Error).message})`);
   }
+  const t = validTable(raw, fileName);
+  checkTableFits(t, fileName, schemes);
+  return { ...t, indicesArray: Int32Array.from(t.indices) };
+}
+
+/** The table, schema-checked; a UsageError names the file and the first bad field. */
+function validTable(raw: unknown, fileName: string): SubsetTable {
   const parsed = SubsetTableSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new UsageError(`${fileName}: ${issue.path.join(".") || "(root)"}: ${issue.message}`);
   }
-  const t = parsed.data;
+  return parsed.data;
+}
+
+/** Checks that a table belongs to these schemes (ids, dense count, index range, one entry per iBug point). */
+function checkTableFits(t: SubsetTable, fileName: string, schemes?: { dense?: LandmarkScheme; ibug?: LandmarkScheme }): void {
   const { dense, ibug } = schemes ?? {};
   if (dense) {
     if (t.dense !== dense.id) throw new UsageError(`${fileName}: dense: table is for "${t.dense}", not "${dense.id}"`);
@@ -150,5 +198,4 @@ export function parseSubsetTable(
     if (t.indices.length !== ibug.count)
       throw new UsageError(`${fileName}: indices: expected ${ibug.count} entries, got ${t.indices.length}`);
   }
-  return { ...t, indicesArray: Int32Array.from(t.indices) };
 }

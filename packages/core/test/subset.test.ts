@@ -3,10 +3,12 @@ import {
   IBUG68,
   UsageError,
   exportSubsetTable,
+  ibugSubset,
   makeSubsetTable,
   nearestSubset,
   parseSubsetTable,
   selectSubset,
+  subsetCollisions,
   type LandmarkScheme,
 } from "../src";
 
@@ -85,5 +87,52 @@ describe("subset tables", () => {
   it("rejects invalid JSON with the file name", () => {
     expect(() => parseSubsetTable("{", "map.json")).toThrow(UsageError);
     expect(() => parseSubsetTable("{", "map.json")).toThrow(/map\.json: not valid JSON/);
+  });
+});
+
+describe("ibugSubset: the one mapping a run uses (issue 14.1)", () => {
+  const dense = denseAroundIbug();
+  /** iBug68 with its mouth closed: each lower inner-lip point on its upper partner (61/67, 62/66, 63/65). */
+  const closedMouth = (): LandmarkScheme => {
+    const template = Float32Array.from(IBUG68.template);
+    for (const [up, low] of [
+      [61, 67],
+      [62, 66],
+      [63, 65],
+    ])
+      template.set(template.slice(2 * up, 2 * up + 2), 2 * low);
+    return { ...IBUG68, template };
+  };
+
+  it("is the nearest subset when every iBug point has its own dense point", () => {
+    expect(Array.from(ibugSubset(dense, IBUG68))).toEqual(Array.from({ length: 68 }, (_, i) => 3 * i + 1));
+    expect(subsetCollisions(ibugSubset(dense, IBUG68))).toEqual([]);
+  });
+
+  it("refuses a template on which inner lips share a dense point, naming them", () => {
+    expect(subsetCollisions(nearestSubset(dense, closedMouth()))).toEqual([
+      [61, 67],
+      [62, 66],
+      [63, 65],
+    ]);
+    expect(() => ibugSubset(dense, closedMouth())).toThrow(UsageError);
+    expect(() => ibugSubset(dense, closedMouth())).toThrow(
+      "nearest subset dense-204 → ibug68: iBug points 61 and 67 share dense point 184; iBug points 62 and 66 share dense point 187; " +
+        "iBug points 63 and 65 share dense point 190 (every iBug point needs its own dense point: is the template's mouth closed?)",
+    );
+  });
+
+  it("takes a reviewed table that fits the schemes, and refuses one that does not or that maps two points to one", () => {
+    const table = { ...makeSubsetTable(dense, IBUG68), version: 3 };
+    table.indices[0] = 0; // a reviewer's choice: the decoy, not the nearest
+    expect(ibugSubset(dense, IBUG68, table)[0]).toBe(0);
+    expect(() => ibugSubset(dense, IBUG68, { ...table, dense: "other" })).toThrow(
+      /subset table other → ibug68 v3: dense: table is for "other"/,
+    );
+    expect(() => ibugSubset(dense, IBUG68, { ...table, indices: table.indices.slice(1), distances: undefined })).toThrow(
+      /expected 68 entries, got 67/,
+    );
+    const twice = { ...table, indices: table.indices.map((v, i) => (i === 67 ? table.indices[61] : v)) };
+    expect(() => ibugSubset(dense, IBUG68, twice)).toThrow(/iBug points 61 and 67 share dense point 184/);
   });
 });

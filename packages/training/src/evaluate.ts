@@ -6,8 +6,9 @@
  * Protocols (how a model's output becomes points comparable with the GT):
  * - `dense`: the model's own points against the synthetic GT of the same scheme (synthetic test only;
  *   the normaliser comes from the face's GT 68 points, since dense schemes have no "pupil" point);
- * - `nearest-subset`: for each iBug68 point the dense point whose template position is closest
- *   (core's `nearestSubset`), against the real 68-point GT;
+ * - `nearest-subset`: for each iBug68 point its own dense point, the one whose template position is
+ *   closest (the run's one mapping: nets.ts `nearestSubsetFor`, core's `ibugSubset`), against the real
+ *   68-point GT;
  * - `test-time-mlp`: a label-transfer MLP fitted, with the backbone frozen, on the real TRAIN split's
  *   predictions → GT 68, then applied unchanged to the test splits;
  * - `direct`: models that output 68 points themselves (supervised-real; the label-transfer head of

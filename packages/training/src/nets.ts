@@ -3,7 +3,7 @@
  * traits say which), each initialised from its own seed derived from the run's.
  */
 import type * as tf from "@tensorflow/tfjs-core";
-import { modelPoints, nearestSubset, regimeTraits, type RunConfig } from "@lml/core";
+import { ibugSubset, modelPoints, regimeTraits, type RunConfig } from "@lml/core";
 import { DomainDiscriminator } from "./adaptation/discriminator";
 import { LabelTransferMLP, LabelTransferUNet, type LabelTransfer } from "./adaptation/transfer";
 import { synth } from "./data";
@@ -15,7 +15,7 @@ export interface Nets {
   transfer?: LabelTransfer;
   /** DANN domain discriminator (regimes that need one). */
   discriminator?: DomainDiscriminator;
-  /** For each iBug68 point, its nearest model point (identity for 68-point models). */
+  /** For each iBug68 point, its own nearest model point (identity for 68-point models): `nearestSubsetFor`. */
   subset: Int32Array;
   /** Every trainable variable, in a fixed order (the optimiser state and checkpoints follow it). */
   variables: tf.Variable[];
@@ -43,11 +43,19 @@ export function buildNets(config: RunConfig, subset: Int32Array): Nets {
   return { model, transfer, discriminator, subset, variables };
 }
 
-/** iBug68 → model point mapping: the identity for 68-point models, else core's nearest subset. */
-export async function nearestSubsetFor(points: number): Promise<Int32Array> {
+/**
+ * The run's one iBug68 → model point mapping: the nearest-subset protocol selects it, and the
+ * label-transfer nets (`buildNets`) and the test-time MLP (evaluate.ts) start from it. The identity for
+ * 68-point models; else core's `ibugSubset` on the templates of the face model the run's data comes from
+ * (`data.faceModel`: SFM and procedural dense schemes order their points differently), whose open mouth
+ * gives every iBug point its own dense point (checked: a UsageError names any that share one). The
+ * procedural model's committed tables (packages/synth/tables) are this mapping, reviewed; synth's test
+ * keeps them equal.
+ */
+export async function nearestSubsetFor(points: number, faceModel: RunConfig["data"]["faceModel"]): Promise<Int32Array> {
   if (points === 68) return Int32Array.from({ length: 68 }, (_, i) => i);
   const { getScheme } = await synth();
-  return nearestSubset(getScheme(points), getScheme(68));
+  return ibugSubset(getScheme(points, faceModel), getScheme(68, faceModel));
 }
 
 export function disposeNets(nets: Nets): void {

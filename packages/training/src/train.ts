@@ -193,7 +193,7 @@ export async function train(config: RunConfig, hooks: TrainHooks = {}): Promise<
   const totalSteps = perEpoch * tc.epochs;
 
   // 2. Networks, optimiser, RNG; then resume.
-  const nets = buildNets(config, await nearestSubsetFor(points));
+  const nets = buildNets(config, await nearestSubsetFor(points, config.data.faceModel));
   const opt = createOptimiser(config, nets.variables);
   let cursor: Cursor = { step: 0, epoch: 0, batchInEpoch: 0, realEpoch: 0, realBatch: 0, rng: (config.seed * 2654435761) >>> 0 };
   const saved = await hooks.checkpoint?.load();
