@@ -1,14 +1,16 @@
-// CPU time per kernel (not wall time: the machine is shared) for one training step of the standard model.
-// `npx tsx bench/cpuprofile.mts [batch] [steps]`
+// CPU time per kernel (not wall time: the machine is shared) for one training step of the standard model,
+// on LML_BACKEND (default wasm). The step is bench.ts's: forward, MSE, backward, the engine's AdamW.
+// `[LML_BACKEND=native] npx tsx bench/cpuprofile.mts [batch] [steps]`
 import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../src/backend/select.ts";
 import { createHourglass } from "../src/model.ts";
-await initBackend("wasm", () => {});
+import { AdamW } from "../src/optim.ts";
+const backend = await initBackend(process.env.LML_BACKEND ?? "wasm", () => {});
 const stats = new Map<string, { us: number; n: number }>();
 let depth = 0;
-for (const k of tf.getKernelsForBackend("wasm")) {
+for (const k of tf.getKernelsForBackend(backend)) {
   const inner = k.kernelFunc;
-  tf.unregisterKernel(k.kernelName, "wasm");
+  tf.unregisterKernel(k.kernelName, backend);
   tf.registerKernel({
     ...k,
     kernelFunc: (args) => {
@@ -40,15 +42,15 @@ const m = createHourglass(
 );
 const x = tf.randomUniform([B, 64, 64, 1]) as tf.Tensor4D;
 const target = tf.randomUniform([B, 16, 16, 490]) as tf.Tensor4D;
-const opt = tf.train.adam(1e-3);
-const step = () =>
-  tf.dispose(
-    opt.minimize(
-      () => tf.addN(m.forward(x, true).heatmaps.map((h) => tf.losses.meanSquaredError(target, h))) as tf.Scalar,
-      true,
-      m.trainableVariables,
-    ),
-  );
+const opt = new AdamW(m.trainableVariables, 0.9, 0.999);
+const loss = () => tf.addN(m.forward(x, true).heatmaps.map((h) => tf.losses.meanSquaredError(target, h))) as tf.Scalar;
+const step = () => {
+  const { value, grads } = tf.variableGrads(loss, m.trainableVariables);
+  value.dataSync();
+  value.dispose();
+  opt.apply(grads, 1e-3, 0);
+  tf.dispose(grads);
+};
 step();
 step();
 stats.clear();
