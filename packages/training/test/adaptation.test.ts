@@ -109,7 +109,27 @@ describe("DALN discrepancy", () => {
     // Peaked at four different places: four orthonormal-ish rows, ‖P‖_* ≈ 4 → 1 per image; flat: rank 1,
     // ‖P‖_* = ‖1/16·𝟙‖_* = 4·(1/16)·√16 = 1 over 4 images → 0.25.
     expect(w).toBeGreaterThan(0.7);
-    expect(dalnDiscrepancy(flat, peaked as tf.Tensor4D).dataSync()[0]).toBeCloseTo(-w, 5);
+  });
+
+  it("equals mean_k (‖P_k^s‖_*/B_s − ‖P_k^t‖_*/B_t) computed from a reference SVD", () => {
+    // B_s ≠ B_t, so a swapped normalisation or sign shows; P_k = spatial softmax of landmark k's map.
+    const [bs, bt, h, k] = [5, 3, 3, 4];
+    const source = tf.mul(tf.randomNormal([bs, h, h, k], 0, 1, "float32", 31), 4) as tf.Tensor4D; // peaked
+    const target = tf.mul(tf.randomNormal([bt, h, h, k], 0, 1, "float32", 32), 0.5) as tf.Tensor4D; // flat
+    const nuclear = (maps: tf.Tensor4D, landmark: number) => {
+      const logits = (maps.arraySync() as number[][][][]).map((img) => img.flat().map((cell) => cell[landmark]));
+      const p = logits.map((row) => {
+        const e = row.map((v) => Math.exp(v - Math.max(...row)));
+        const sum = e.reduce((a, v) => a + v, 0);
+        return e.map((v) => v / sum);
+      });
+      return jacobiSingularValues(p).reduce((a, v) => a + v, 0);
+    };
+    let want = 0;
+    for (let l = 0; l < k; l++) want += (nuclear(source, l) / bs - nuclear(target, l) / bt) / k;
+    expect(Math.abs(want)).toBeGreaterThan(0.05);
+    expect(Math.abs(dalnDiscrepancy(source, target).dataSync()[0] - want)).toBeLessThan(1e-5 * Math.abs(want) + 1e-7);
+    tf.dispose([source, target]);
   });
 });
 
@@ -171,7 +191,7 @@ describe("DALN blocks", () => {
 });
 
 describe("label transfer and discriminator", () => {
-  it("starts as the nearest-subset selection and trains", () => {
+  it("the MLP starts as the nearest-subset selection and learns an offset from it", () => {
     const net = new LabelTransferMLP(5, Int32Array.from([4, 0]), 8, 1);
     const x = tf.tensor3d([
       [
@@ -185,10 +205,38 @@ describe("label transfer and discriminator", () => {
     const y = net.apply(x).arraySync()[0];
     expect(y[0][0]).toBeCloseTo(0.9, 1);
     expect(y[1][1]).toBeCloseTo(0.2, 1);
-    const d = new DomainDiscriminator(3, 4, 2);
-    const loss = d.loss(tf.ones([2, 2, 2, 3]) as tf.Tensor4D, tf.zeros([2, 2, 2, 3]) as tf.Tensor4D);
-    expect(loss.dataSync()[0]).toBeGreaterThan(0);
+    // Labels 0.05 right of the selected points: Adam on the L1 must close most of the gap.
+    const want = tf.tensor3d([
+      [
+        [0.95, 1.0],
+        [0.15, 0.2],
+      ],
+    ]);
+    const l1 = () => tf.tidy(() => tf.mean(tf.abs(tf.sub(net.apply(x), want))).dataSync()[0]);
+    const before = l1();
+    const opt = tf.train.adam(1e-2);
+    for (let i = 0; i < 100; i++) opt.minimize(() => tf.mean(tf.abs(tf.sub(net.apply(x), want))) as tf.Scalar, false, net.variables);
+    expect(before).toBeGreaterThan(0.02);
+    expect(l1()).toBeLessThan(0.2 * before);
+    opt.dispose();
     net.dispose();
+  });
+
+  it("the DANN discriminator learns to tell source (1) from target (0) features", () => {
+    const d = new DomainDiscriminator(3, 8, 2);
+    // Separable domains: the channel means differ (what global average pooling sees).
+    const source = tf.add(tf.randomNormal([4, 2, 2, 3], 0, 0.3, "float32", 1), tf.tensor1d([1, -1, 0.5])) as tf.Tensor4D;
+    const target = tf.add(tf.randomNormal([4, 2, 2, 3], 0, 0.3, "float32", 2), tf.tensor1d([-1, 1, -0.5])) as tf.Tensor4D;
+    const before = d.loss(source, target).dataSync()[0];
+    const opt = tf.train.adam(2e-2);
+    for (let i = 0; i < 100; i++) opt.minimize(() => d.loss(source, target), false, d.variables);
+    const after = d.loss(source, target).dataSync()[0];
+    expect(before).toBeGreaterThan(0.3);
+    expect(after).toBeLessThan(0.1);
+    // The label convention the trainer relies on: source → 1, target → 0.
+    for (const p of tf.sigmoid(d.logits(source)).dataSync()) expect(p).toBeGreaterThan(0.9);
+    for (const p of tf.sigmoid(d.logits(target)).dataSync()) expect(p).toBeLessThan(0.1);
+    opt.dispose();
     d.dispose();
   });
 
