@@ -15,6 +15,29 @@ const small: HourglassConfig = {
   landmarks: 5,
 };
 
+/**
+ * The trainable parameter count of model.ts's diagram, worked out by hand from it (not from the
+ * registry): batch-norm γ, β (2c); convolutions followed by batch-norm have no bias; heads and remaps do.
+ */
+function diagramParams(cfg: HourglassConfig): number {
+  const c = cfg.channels;
+  const k = cfg.landmarks;
+  // pre-activation bottleneck cin → cout: BN(cin), 1×1 cin→m, BN(m), 3×3 m→m, BN(m), 1×1 m→cout, 1×1 skip if cin ≠ cout
+  const residual = (cin: number, cout: number) => {
+    const m = cout / 2;
+    return 2 * cin + cin * m + 2 * m + 9 * m * m + 2 * m + m * cout + (cin === cout ? 0 : cin * cout);
+  };
+  const blocks = cfg.blocks * residual(c, c);
+  const hourglass = (depth: number): number => 3 * blocks + (depth > 1 ? hourglass(depth - 1) : blocks); // up, low1, low3 + inner
+  const stem = 7 * 7 * cfg.inputChannels * (c / 2) + 2 * (c / 2) + residual(c / 2, c) + residual(c, c);
+  let total = stem;
+  for (let s = 0; s < cfg.stacks; s++) {
+    total += hourglass(cfg.depth) + blocks + c * c + 2 * c + (c * k + k); // hourglass, post, lin + BN, head
+    if (s < cfg.stacks - 1) total += c * c + c + (k * c + c); // remap features and heatmaps back into the stream
+  }
+  return total;
+}
+
 beforeAll(async () => {
   await initBackend("wasm", () => {});
 });
@@ -45,12 +68,28 @@ describe("createHourglass", () => {
     [a, b, c].forEach((m) => m.dispose());
   });
 
-  it("counts parameters and FLOPs of the standard model", () => {
+  it.each<[string, HourglassConfig]>([
+    ["the small test model", small],
+    [
+      "the standard model",
+      { inputSize: 64, inputChannels: 1, stacks: 2, channels: 64, depth: 2, blocks: 1, heatmapSize: 16, landmarks: 490 },
+    ],
+    [
+      "3 stacks, depth 3, 2 blocks, RGB",
+      { inputSize: 32, inputChannels: 3, stacks: 3, channels: 8, depth: 3, blocks: 2, heatmapSize: 8, landmarks: 7 },
+    ],
+  ])("trains exactly the parameters of the diagram: %s", (_, config) => {
+    const m = createHourglass(config, 0);
+    expect(m.paramCount()).toBe(diagramParams(config));
+    expect(m.trainableVariables.reduce((n, v) => n + v.size, 0)).toBe(diagramParams(config));
+    m.dispose();
+  });
+
+  it("counts FLOPs of the standard model", () => {
     const m = createHourglass(
       { inputSize: 64, inputChannels: 1, stacks: 2, channels: 64, depth: 2, blocks: 1, heatmapSize: 16, landmarks: 490 },
       0,
     );
-    expect(m.paramCount()).toBe(m.trainableVariables.reduce((n, v) => n + v.size, 0));
     // head 64→490 at 16×16 alone is 2·256·64·490 ≈ 16 MFLOP per stack.
     expect(m.flopsPerImage()).toBeGreaterThan(100e6);
     expect(m.flopsPerImage()).toBeLessThan(130e6);
