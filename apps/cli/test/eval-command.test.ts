@@ -65,6 +65,18 @@ describe("lml eval", { timeout: 120_000 }, () => {
     expect(out.auc10).toBeCloseTo((Math.max(0, 10 - e) + 10) / 20, 4);
   });
 
+  it("adds each image's NME by relative name with --per-image, and needs --json for it", () => {
+    const r = lml("eval", "--pred", join(base, "pred"), "--gt", join(base, "gt"), "--json", "--per-image");
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.perImage.map((p: { name: string }) => p.name)).toEqual(["einstein.pts", "sub/breakingbad.pts"]);
+    expect(out.perImage[0].nme).toBeCloseTo(2 * out.nme, 6); // einstein carries all the error
+    expect(out.perImage[1].nme).toBe(0);
+    const bad = lml("eval", "--pred", join(base, "pred"), "--gt", join(base, "gt"), "--per-image");
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--per-image needs --json/);
+  });
+
   it("prints a readable table without --json", () => {
     const r = lml("eval", "--pred", join(base, "pred"), "--gt", join(base, "gt"), "--norm", "inter-ocular");
     expect(r.code).toBe(0);

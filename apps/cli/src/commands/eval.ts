@@ -1,5 +1,5 @@
 /**
- * `lml eval --pred <dir> --gt <dir> [--norm inter-pupil|inter-ocular|bbox] [--json]`: scores predicted
+ * `lml eval --pred <dir> --gt <dir> [--norm inter-pupil|inter-ocular|bbox] [--json [--per-image]]`: scores predicted
  * `.pts` files against ground truth ones of the same relative name (both folders searched recursively).
  * Imports only @lml/core, so it starts fast (no tfjs).
  */
@@ -13,6 +13,7 @@ interface EvalOptions {
   gt?: string;
   norm: string;
   json?: boolean;
+  perImage?: boolean;
 }
 
 async function listPts(dir: string, flag: string): Promise<Map<string, string>> {
@@ -86,16 +87,19 @@ export function register(program: Command): void {
     .option("--gt <dir>", "folder of ground-truth .pts files (iBug68 order for the named normalisations)")
     .option("--norm <kind>", `normalisation: ${NORM_KINDS.join(" | ")}`, "inter-pupil")
     .option("--json", "print one JSON object: nme, auc8, fr8, auc10, fr10, perLandmark, count")
+    .option("--per-image", "with --json, add perImage: [{ name, nme }] (each image's NME, by relative .pts name) for paired tests")
     .action(async (opts: EvalOptions) => {
       if (!opts.pred) throw new UsageError("eval: --pred <dir> is required");
       if (!opts.gt) throw new UsageError("eval: --gt <dir> is required");
       if (!(NORM_KINDS as readonly string[]).includes(opts.norm))
         throw new UsageError(`eval: --norm must be one of ${NORM_KINDS.join(", ")}, got "${opts.norm}"`);
       const norm = opts.norm as NormKind;
+      if (opts.perImage && !opts.json) throw new UsageError("eval: --per-image needs --json");
       const r = await evaluateFolders(opts.pred, opts.gt, norm);
       if (opts.json) {
         const { nme, auc8, fr8, auc10, fr10, perLandmark, count } = r;
-        process.stdout.write(JSON.stringify({ nme, auc8, fr8, auc10, fr10, perLandmark, count }) + "\n");
+        const perImage = opts.perImage ? { perImage: r.names.map((name, i) => ({ name, nme: r.perImage[i] })) } : {};
+        process.stdout.write(JSON.stringify({ nme, auc8, fr8, auc10, fr10, perLandmark, count, ...perImage }) + "\n");
       } else printText(r, norm);
     });
 }
