@@ -1,0 +1,100 @@
+/**
+ * The peer reference-rows file (docs/reference/peers-300w-common.json): what `run.ts` writes and what a
+ * results table may read. Peers are other people's trained detectors measured here, on our crops, with
+ * our evaluator; they are reference rows, never runs of this project (no "best", no seeds).
+ */
+import { NORM_KINDS, TEST_SETS } from "@lml/core";
+import { z } from "zod";
+
+/** Where run.ts writes the rows, relative to the repository root. */
+export const PEERS_FILE = "docs/reference/peers-300w-common.json";
+
+/** The normalisations every peer row carries (the two the study reports). */
+export const PEER_NORMS = ["inter-pupil", "inter-ocular"] as const satisfies readonly (typeof NORM_KINDS)[number][];
+export type PeerNorm = (typeof PEER_NORMS)[number];
+
+export const PEER_KEYS = ["dlib", "face-api"] as const;
+export type PeerKey = (typeof PEER_KEYS)[number];
+
+const fraction = z.number().min(0).max(1);
+const nme = z.number().finite().nonnegative();
+
+/** `lml eval --json` aggregates (×100 NME, AUC/FR as fractions, thresholds 8 and 10). */
+export const PeerMetricsSchema = z.object({ nme, auc8: fraction, fr8: fraction, auc10: fraction, fr10: fraction });
+export type PeerMetrics = z.infer<typeof PeerMetricsSchema>;
+
+const perNorm = <T extends z.ZodType>(t: T) => z.object({ "inter-pupil": t, "inter-ocular": t });
+
+export const PeerImageSchema = z.object({
+  /** The crop's .pts name relative to the test-set folder. */
+  name: z.string().min(1),
+  nme: perNorm(nme),
+  /** Where the points came from: the peer's own detector, or the fixed box (no detection / by protocol). */
+  box: z.enum(["detected", "fixed"]),
+});
+
+export const PeerRowSchema = z
+  .object({
+    key: z.enum(PEER_KEYS),
+    /** Display name, e.g. "dlib ERT (68)". */
+    name: z.string().min(1),
+    /** The method behind the model, with its paper. */
+    method: z.string().min(1),
+    /** Exact versions of what ran: Debian packages, npm packages, compiler. */
+    software: z.record(z.string(), z.string().min(1)),
+    /** The weights file as shipped by its package (never copied here), identified by hash. */
+    model: z.object({ file: z.string().min(1), bytes: z.number().int().positive(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }),
+    /** How it was run, in words: detector, box, upsampling, point convention. */
+    protocol: z.string().min(1),
+    testSet: z.enum(TEST_SETS),
+    n: z.number().int().positive(),
+    metrics: perNorm(PeerMetricsSchema),
+    /** Images scored from the fixed box because the peer's own detector found no face. */
+    detectorFailures: z.number().int().nonnegative(),
+    wallSeconds: z.number().nonnegative(),
+    /** ISO time of the measurement, and the machine it ran on (rows may be re-measured one at a time). */
+    measuredAt: z.iso.datetime(),
+    machine: z.object({
+      cpu: z.string(),
+      cores: z.number().int().positive(),
+      memoryGiB: z.number().positive(),
+      os: z.string(),
+      node: z.string(),
+    }),
+    /** The command that produced the row. */
+    command: z.string().min(1),
+    perImage: z.array(PeerImageSchema),
+  })
+  .superRefine((row, ctx) => {
+    if (row.perImage.length !== row.n)
+      ctx.addIssue({ code: "custom", path: ["perImage"], message: `${row.perImage.length} per-image entries for n = ${row.n}` });
+    const names = new Set(row.perImage.map((p) => p.name));
+    if (names.size !== row.perImage.length) ctx.addIssue({ code: "custom", path: ["perImage"], message: "image names repeat" });
+    // The aggregate must be the mean of the per-image NMEs it was computed from.
+    for (const norm of PEER_NORMS) {
+      const mean = row.perImage.reduce((s, p) => s + p.nme[norm], 0) / Math.max(1, row.perImage.length);
+      if (Math.abs(mean - row.metrics[norm].nme) > 1e-6 * Math.max(1, mean))
+        ctx.addIssue({
+          code: "custom",
+          path: ["metrics", norm, "nme"],
+          message: `${row.metrics[norm].nme} is not the mean of perImage (${mean})`,
+        });
+    }
+  });
+export type PeerRow = z.infer<typeof PeerRowSchema>;
+
+export const PeerReferenceFileSchema = z
+  .object({
+    kind: z.literal("lml.peer-reference-rows"),
+    version: z.literal(1),
+    dataset: z.object({ folder: z.string().min(1), source: z.string().min(1) }),
+    /** The exact evaluator command (our NME code) the metrics came from. */
+    evaluator: z.string().min(1),
+    rows: z.array(PeerRowSchema).min(1),
+  })
+  .superRefine((file, ctx) => {
+    const keys = file.rows.map((r) => r.key);
+    if (new Set(keys).size !== keys.length)
+      ctx.addIssue({ code: "custom", path: ["rows"], message: `a peer appears twice: ${keys.join(", ")}` });
+  });
+export type PeerReferenceFile = z.infer<typeof PeerReferenceFileSchema>;
