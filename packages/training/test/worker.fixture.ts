@@ -4,7 +4,8 @@
  * can SIGKILL or SIGTERM a real process.
  *
  *   node --import tsx test/worker.fixture.ts      (env: DATABASE_URL, WORKER_ID, LEASE_MS, HEARTBEAT_MS,
- *                                                 MS_PER_STEP, TOTAL_STEPS, CHECKPOINT_EVERY, MAX_RUNS)
+ *                                                 MS_PER_STEP, TOTAL_STEPS, CHECKPOINT_EVERY, MAX_RUNS,
+ *                                                 BLOCK_MS, STALL_MS)
  */
 import { pathToFileURL } from "node:url";
 import { connectDatabase } from "@lml/db";
@@ -16,6 +17,8 @@ export interface StepTrainerOptions {
   totalSteps: number;
   msPerStep: number;
   checkpointEvery: number;
+  /** Blocks the thread this long before the first step, as rendering a data set does (synchronous). */
+  blockMs?: number;
 }
 
 interface State {
@@ -39,6 +42,7 @@ export function stepTrainer(options: StepTrainerOptions): TrainFunction {
     const stored = await hooks.checkpoint?.load();
     const state: State = stored ? decode(stored) : { step: 0, acc: 0 };
     const resumedFrom = state.step;
+    for (const until = Date.now() + (options.blockMs ?? 0); Date.now() < until;);
     const total = options.totalSteps;
     while (state.step < total) {
       await new Promise((r) => setTimeout(r, options.msPerStep));
@@ -97,12 +101,14 @@ async function main() {
     pollMs: 100,
     maxRuns: env.MAX_RUNS ? Number(env.MAX_RUNS) : undefined,
     idleExit: env.IDLE_EXIT === "1",
+    stallMs: env.STALL_MS ? Number(env.STALL_MS) : undefined,
     checkpointDir: env.LML_CHECKPOINT_DIR,
     stop: stop.signal,
     train: stepTrainer({
       totalSteps: Number(env.TOTAL_STEPS ?? 40),
       msPerStep: Number(env.MS_PER_STEP ?? 50),
       checkpointEvery: Number(env.CHECKPOINT_EVERY ?? 5),
+      blockMs: Number(env.BLOCK_MS ?? 0),
     }),
   });
   await db.close();

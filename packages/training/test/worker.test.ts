@@ -11,16 +11,17 @@ import { cancelRun, createPrismaClient, submitGrid, type PrismaClient } from "@l
 import { openTestDatabase, testDatabases, type TestDatabase } from "@lml/db/testing";
 import pg from "pg";
 import pino from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { runWorker } from "../src/worker/loop";
 import { expectedAcc, stepTrainer } from "./worker.fixture";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const FIXTURE = join(here, "worker.fixture.ts");
 const quiet = pino({ level: process.env.LML_LOG_LEVEL ?? "silent" });
+vi.setConfig({ testTimeout: 60_000 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 20_000): Promise<T> {
+async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -183,7 +184,7 @@ describePg(`worker [postgres${postgres.skip ? `: ${postgres.skip}` : ""}]`, () =
     expect(run.evaluations[0].perLandmark[0]).toBeGreaterThanOrEqual(10);
     const steps = await db.prisma.metricPoint.findMany({ where: { runId, name: "loss" }, select: { step: true } });
     expect(steps.map((s) => s.step).sort((x, y) => x - y)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
-  }, 40_000);
+  }, 120_000);
 
   it("SIGTERM: finishes the step, checkpoints, releases the run to the queue and exits 0", async () => {
     const runId = await queueOne(2);
@@ -221,7 +222,7 @@ describePg(`worker [postgres${postgres.skip ? `: ${postgres.skip}` : ""}]`, () =
     const evals = await db.prisma.evaluation.findMany({ where: { runId } });
     expect(evals).toHaveLength(2);
     expect(evals[0]).toMatchObject({ attempt: 1, nme: expectedAcc(400, 2), perLandmark: [stoppedAt] });
-  }, 30_000);
+  }, 120_000);
 
   it("cancel: the worker stops at its next step and marks the run CANCELED", async () => {
     const runId = await queueOne(4);
@@ -267,6 +268,7 @@ describePg(`worker [postgres${postgres.skip ? `: ${postgres.skip}` : ""}]`, () =
     try {
       const working = runWorker({
         prisma: flaky,
+        databaseUrl: db.rawUrl,
         train: stepTrainer({ totalSteps: 60, msPerStep: 25, checkpointEvery: 5 }),
         idleExit: true,
         leaseMs: 5000,
@@ -297,7 +299,7 @@ describePg(`worker [postgres${postgres.skip ? `: ${postgres.skip}` : ""}]`, () =
     } finally {
       await admin.end();
     }
-  }, 30_000);
+  }, 120_000);
 });
 
 describe("worker [pglite]", () => {
@@ -333,5 +335,5 @@ describe("worker [pglite]", () => {
     } finally {
       await Promise.all(clients.map((c) => c.$disconnect()));
     }
-  }, 30_000);
+  }, 120_000);
 });

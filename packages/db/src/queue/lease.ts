@@ -125,7 +125,7 @@ export interface RequeueResult {
   canceled: string[];
 }
 
-type ExpiredRow = Pick<Run, "id" | "attempts" | "maxAttempts" | "leaseOwner" | "cancelRequested" | "attemptErrors"> & {
+type ExpiredRow = Pick<Run, "id" | "attempts" | "maxAttempts" | "leaseOwner" | "cancelRequested" | "attemptErrors" | "updatedAt"> & {
   leaseExpiresAt: Date;
   now: Date;
   /** The lease owner's Worker row, when it has one. */
@@ -134,16 +134,19 @@ type ExpiredRow = Pick<Run, "id" | "attempts" | "maxAttempts" | "leaseOwner" | "
 };
 
 /**
- * Why a lease ran out, as far as the database can tell from the owner's Worker row (its heartbeat is
- * written by the same lease-keeping thread as the lease, see @lml/training's worker): the worker
- * stopped, is still heart-beating but could not renew the lease, or went silent.
+ * Why a lease ran out, as far as the database can tell from the owner's Worker row: the worker
+ * stopped, is still heart-beating but did not renew the lease, or went silent. A worker renews the
+ * lease and then heart-beats its row in one beat (@lml/training's lease-keeping thread), so a dead
+ * worker's last heartbeat is about the lease's last renewal (the run's updatedAt), while a live one
+ * heart-beats at least every quarter lease: "alive" is a heartbeat past the middle of the last lease.
  */
 function expiryReason(row: ExpiredRow): string {
   const expired = `lease expired at ${row.leaseExpiresAt.toISOString()}`;
   const worker = `worker ${row.leaseOwner ?? "?"}`;
   if (!row.workerSeen) return `${expired}: ${worker} never registered (killed, crashed or cut off before its first heartbeat)`;
   if (row.workerStopped) return `${expired}: ${worker} stopped at ${row.workerStopped.toISOString()} without giving the run back`;
-  if (row.workerSeen >= row.leaseExpiresAt)
+  const leaseMiddle = (row.updatedAt.getTime() + row.leaseExpiresAt.getTime()) / 2;
+  if (row.workerSeen.getTime() > leaseMiddle)
     return `${expired}: ${worker} is still alive (last heartbeat ${row.workerSeen.toISOString()}) but did not renew the lease (see its log)`;
   return `${expired}: ${worker} silent since ${row.workerSeen.toISOString()} (killed, crashed or cut off)`;
 }
@@ -159,7 +162,7 @@ export async function requeueExpired(prisma: Db): Promise<RequeueResult> {
   return prisma.$transaction(async (tx) => {
     const rows = await tx.$queryRaw<ExpiredRow[]>`
       SELECT r."id", r."attempts", r."maxAttempts", r."leaseOwner", r."leaseExpiresAt", r."cancelRequested",
-             r."attemptErrors", ${NOW} AS "now", w."lastHeartbeat" AS "workerSeen", w."stoppedAt" AS "workerStopped"
+             r."attemptErrors", r."updatedAt", ${NOW} AS "now", w."lastHeartbeat" AS "workerSeen", w."stoppedAt" AS "workerStopped"
       FROM "Run" AS r LEFT JOIN "Worker" AS w ON w."id" = r."leaseOwner"
       WHERE r."status" = 'RUNNING' AND r."leaseExpiresAt" < ${NOW}
       FOR UPDATE OF r SKIP LOCKED`;

@@ -4,26 +4,10 @@
  */
 import { UsageError } from "@lml/core";
 import type { Logger } from "pino";
+import { errorText } from "./error-text";
+import { sleep } from "./wait";
 
-/** Resolves after `ms`, or at once when `signal` aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
-}
-
-/** An error as one short line for logs and Run.error (its first three lines, at most 2,000 characters). */
-export function errorText(err: unknown): string {
-  if (err instanceof Error) return err.message.split("\n").slice(0, 3).join(" ").slice(0, 2000);
-  return String(err);
-}
+export { errorText, sleep };
 
 export interface RetryContext {
   log: Logger;

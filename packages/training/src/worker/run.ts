@@ -1,8 +1,9 @@
 /**
  * One claimed run, in stages: parse its config (a bad one fails it at once), train it with hooks that
  * stream progress and metric points to the database and store checkpoints where every worker can read
- * them while a heartbeat renews the lease, then end it — results written in one transaction, or
- * stopped (signal, cancel, lost lease), or failed. See apps/trainer/WORKERS.md for the rules.
+ * them while the lease-keeping thread renews the lease (lease-keeper.ts: off this thread, so a long
+ * synchronous render or step cannot let it expire), then end it — results written in one transaction,
+ * or stopped (signal, cancel, lost lease), or failed. See apps/trainer/WORKERS.md for the rules.
  */
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -11,16 +12,15 @@ import {
   appendMetricPoints,
   completeRun,
   failRun,
-  heartbeatWorker,
   loadCheckpoint,
   markCanceled,
   releaseLease,
-  renewLease,
   saveCheckpoint,
   type ClaimedRun,
 } from "@lml/db";
 import type { Logger } from "pino";
 import { StopRequested, type CheckpointStore, type MetricPoint, type TrainHooks, type TrainResult } from "../hooks";
+import type { KeptLease, LeaseKeeper } from "./lease-keeper";
 import { errorText, sleep, withRetry, type RetryContext } from "./retry";
 import type { RunOutcome, WorkerOptions } from "./loop";
 
@@ -30,6 +30,7 @@ export interface RunContext extends WorkerOptions {
   leaseMs: number;
   retryForMs: number;
   log: Logger;
+  keeper: LeaseKeeper;
 }
 
 type StopReason = "signal" | "cancel" | "lease-lost";
@@ -55,6 +56,7 @@ class RunSession {
   constructor(
     readonly run: ClaimedRun,
     readonly ctx: RunContext,
+    readonly lease: KeptLease,
   ) {
     this.log = ctx.log.child({ run: run.id, name: run.name, attempt: run.attempt });
     this.mustRetry = { log: this.log, forMs: ctx.retryForMs };
@@ -63,6 +65,26 @@ class RunSession {
 
   requestStop(reason: StopReason): void {
     this.stopReason ??= reason;
+  }
+
+  /** Reads what the lease-keeping thread reported (no waiting): a lost lease or a cancel stops the run. */
+  checkLease(): void {
+    const state = this.lease.state();
+    if (state === "lost" || state === "stalled" || state === "failed") {
+      if (this.stopReason !== "lease-lost")
+        this.log.warn(
+          { lease: state },
+          state === "lost"
+            ? "lease lost (expired and taken back): stopping without writing results"
+            : state === "stalled"
+              ? "this thread did not answer for too long and the run was given up: stopping without writing results"
+              : "the lease can no longer be renewed (the lease-keeping thread failed): stopping without writing results",
+        );
+      this.stopReason = "lease-lost";
+    } else if (state === "cancel") {
+      if (this.stopReason === null) this.log.info("cancel requested: stopping at the next step");
+      this.requestStop("cancel");
+    }
   }
 
   async flushMetrics(): Promise<void> {
@@ -100,7 +122,17 @@ class RunSession {
 
 /** Trains one claimed run to one of its outcomes. Never throws for the run's own failures. */
 export async function executeRun(run: ClaimedRun, ctx: RunContext): Promise<RunOutcome> {
-  const s = new RunSession(run, ctx);
+  // The lease is kept (renewed off this thread) until the run's end is written, whatever the end.
+  const lease = ctx.keeper.keep(run.id, { step: run.step, progress: 0 });
+  try {
+    return await trainAndEnd(new RunSession(run, ctx, lease));
+  } finally {
+    await lease.release();
+  }
+}
+
+async function trainAndEnd(s: RunSession): Promise<RunOutcome> {
+  const { run, ctx } = s;
   s.log.info({ regime: run.regime, seed: run.seed, fromStep: run.step }, run.step > 0 ? "resuming run" : "starting run");
 
   // 1. The config, parsed once. A bad one would fail on every attempt: fail the run now.
@@ -111,7 +143,7 @@ export async function executeRun(run: ClaimedRun, ctx: RunContext): Promise<RunO
     return failRunAtOnce(s, err);
   }
 
-  // 2. Train, with the heartbeat and the stop signal watched meanwhile.
+  // 2. Train, with the lease's reports and the stop signal watched meanwhile.
   const watch = watchRun(s);
   let result: TrainResult;
   try {
@@ -128,13 +160,12 @@ export async function executeRun(run: ClaimedRun, ctx: RunContext): Promise<RunO
 }
 
 /**
- * The heartbeat loop (renew the lease with the progress reached, learn about cancel requests, retry
- * whatever a lost connection left behind) and the worker's stop signal, until `stop()`. Heartbeat
- * failures only delay it: training goes on.
+ * While training: the worker's stop signal, and a timer on this thread's event loop that tells the
+ * lease-keeping thread this thread is alive, reads what it reported (lost lease, cancel), and retries
+ * whatever a lost connection left behind (metric points, a checkpoint). Failures only delay it.
  */
 function watchRun(s: RunSession): { stop(): Promise<void> } {
-  const { prisma, workerId, leaseMs } = s.ctx;
-  const heartbeatMs = s.ctx.heartbeatMs ?? Math.min(5000, leaseMs / 4);
+  const heartbeatMs = s.ctx.heartbeatMs ?? Math.min(5000, s.ctx.leaseMs / 4);
   const onSignal = () => s.requestStop("signal");
   if (s.ctx.stop?.aborted) onSignal();
   s.ctx.stop?.addEventListener("abort", onSignal, { once: true });
@@ -145,23 +176,16 @@ function watchRun(s: RunSession): { stop(): Promise<void> } {
     while (!done.signal.aborted) {
       await sleep(failures === 0 ? heartbeatMs : Math.min(heartbeatMs, 250 * 2 ** failures), done.signal);
       if (done.signal.aborted) break;
+      s.lease.alive();
+      s.checkLease();
       try {
-        const state = await renewLease(prisma, s.run.id, workerId, leaseMs, s.progress);
-        if (!state.owned) {
-          if (s.stopReason !== "lease-lost") s.log.warn("lease lost (expired and taken back): stopping without writing results");
-          s.stopReason = "lease-lost";
-        } else if (state.cancelRequested) {
-          if (s.stopReason === null) s.log.info("cancel requested: stopping at the next step");
-          s.requestStop("cancel");
-        }
-        await heartbeatWorker(prisma, workerId, s.run.id);
         await s.flushMetrics();
         await s.flushPendingCheckpoint();
         if (failures > 0) s.log.info({ failures }, "database reachable again");
         failures = 0;
       } catch (err) {
         failures++;
-        s.log.warn({ failures, err: errorText(err) }, "heartbeat failed; training continues, retrying");
+        s.log.warn({ failures, err: errorText(err) }, "writing points or a checkpoint failed; training continues, retrying");
       }
     }
   })();
@@ -180,13 +204,15 @@ function trainHooks(s: RunSession): TrainHooks {
   return {
     onProgress: (p) => {
       s.progress = { step: p.step, totalSteps: p.totalSteps, progress: p.totalSteps > 0 ? p.step / p.totalSteps : 0 };
+      s.lease.progress(s.progress);
     },
     onMetric: (points) => {
       s.metrics.push(...points);
     },
     checkpoint: checkpointStore(s),
     shouldStop: async () => {
-      // A step may keep the event loop busy; give the heartbeat timers and sockets a turn now and then.
+      s.checkLease();
+      // A step may keep the event loop busy; give the timers and sockets a turn now and then.
       if (Date.now() - s.lastYield > 50) {
         await new Promise<void>((resolve) => setImmediate(resolve));
         s.lastYield = Date.now();
@@ -277,6 +303,10 @@ async function endSucceeded(s: RunSession, result: TrainResult): Promise<RunOutc
   if (written.written || written.reason === "already-succeeded") {
     s.log.info({ steps: result.steps, seconds: Math.round(result.seconds), evaluations: result.evaluations.length }, "run succeeded");
     return "succeeded";
+  }
+  if (written.reason === "canceled") {
+    s.log.info({ steps: result.steps }, "canceled before its results were written: results discarded, run CANCELED");
+    return "canceled";
   }
   s.log.warn({ status: written.status }, "results discarded: the lease was lost before they were written");
   return "lost";
