@@ -3,7 +3,7 @@
  * dashboard shows (mean ± std, n, best in bold, † where the best is not significantly better than the
  * runner-up); CSV carries the unrounded numbers in separate columns for further analysis.
  */
-import { formatNumber, METRIC_LABELS, type StudyCell, type StudyTable } from "./format";
+import { formatNumber, METRIC_LABELS, type ReferenceKind, type ReferenceRow, type StudyCell, type StudyTable } from "./format";
 
 export const EXPORT_FORMATS = ["csv", "md", "latex"] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -43,6 +43,30 @@ function footnote(table: StudyTable): string {
   return `${METRIC_LABELS[table.metric]}, ${table.norm} normalisation; mean ± std over seeds (n runs); best per column in bold; ${NOT_SIGNIFICANT} = not significantly better than the next best (Wilcoxon signed-rank test over images, α = ${table.alpha}).`;
 }
 
+const REFERENCE_KIND_LABELS: Record<ReferenceKind, string> = { published: "Published", peer: "Peer" };
+
+/** A reference row's label in the exports: its kind first, so it cannot pass for a run of ours. */
+function referenceLabel(r: ReferenceRow): string {
+  return `${REFERENCE_KIND_LABELS[r.kind]}: ${r.label}`;
+}
+
+function referenceText(v: number | null, digits: number): string {
+  return v === null ? "–" : formatNumber(v, digits);
+}
+
+/** The reference rows' legend: what they are, where each group comes from, and each row's note. */
+function referenceFootnotes(table: StudyTable): string[] {
+  const refs = table.references ?? [];
+  if (refs.length === 0) return [];
+  const bySource = new Map<string, ReferenceRow[]>();
+  for (const r of refs) bySource.set(r.source, [...(bySource.get(r.source) ?? []), r]);
+  return [
+    "Rows in italics are references, not runs of this project: not ranked, not marked best, not tested.",
+    ...[...bySource].map(([source, rows]) => `${rows.map(referenceLabel).join("; ")} — ${source}.`),
+    ...refs.filter((r) => r.note).map((r) => `${referenceLabel(r)}: ${r.note}.`),
+  ];
+}
+
 function latexEscape(s: string): string {
   return s
     .replace(/\\/g, "\\textbackslash{}")
@@ -68,6 +92,24 @@ function csvHeader(table: StudyTable): string[] {
 }
 
 function csvRows(table: StudyTable): string[][] {
+  return [...studyCsvRows(table), ...referenceCsvRows(table)];
+}
+
+/** Reference rows in CSV: regime column "reference:<kind>", the value as the mean, the rest empty. */
+function referenceCsvRows(table: StudyTable): string[][] {
+  return (table.references ?? []).map((r) => [
+    table.protocol,
+    referenceLabel(r),
+    `reference:${r.kind}`,
+    ...table.groupBy.map(() => ""),
+    ...table.columns.flatMap((col) => {
+      const v = r.cells[col.testSet] ?? null;
+      return [v === null ? "" : raw(v), "", "", "", ""];
+    }),
+  ]);
+}
+
+function studyCsvRows(table: StudyTable): string[][] {
   return table.rows.map((r) => [
     table.protocol,
     r.label,
@@ -98,8 +140,13 @@ export function exportTable(table: StudyTable, format: ExportFormat, options: Ex
         (r) =>
           `| ${[r.label.replace(/\|/g, "\\|"), ...table.columns.map((c) => cellText(r.cells[c.testSet], digits, (s) => `**${s}**`, "±"))].join(" | ")} |`,
       ),
+      ...(table.references ?? []).map(
+        (r) =>
+          `| ${[`_${referenceLabel(r).replace(/\|/g, "\\|")}_`, ...table.columns.map((c) => `_${referenceText(r.cells[c.testSet] ?? null, digits)}_`)].join(" | ")} |`,
+      ),
       "",
       `_${footnote(table)}_`,
+      ...referenceFootnotes(table).map((line) => `_${line}_`),
     ];
     return lines.join("\n") + "\n";
   }
@@ -123,9 +170,17 @@ export function exportTable(table: StudyTable, format: ExportFormat, options: Ex
           )
           .join(" & ")} \\\\`,
     ),
+    ...((table.references ?? []).length ? ["\\midrule"] : []),
+    ...(table.references ?? []).map(
+      (r) =>
+        `\\textit{${latexEscape(referenceLabel(r))}} & ${table.columns
+          .map((c) => `\\textit{${referenceText(r.cells[c.testSet] ?? null, digits).replace("–", "--")}}`)
+          .join(" & ")} \\\\`,
+    ),
     "\\bottomrule",
     "\\end{tabular}",
     `\\par\\smallskip{\\footnotesize ${latexEscape(footnote(table)).replace("±", "$\\pm$").replace(NOT_SIGNIFICANT, "$^\\dagger$").replace("α", "$\\alpha$")}}`,
+    ...referenceFootnotes(table).map((line) => `\\par{\\footnotesize ${latexEscape(line)}}`),
     "\\end{table}",
   ];
   return lines.join("\n") + "\n";

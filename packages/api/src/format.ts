@@ -34,6 +34,8 @@ export const REGIME_LABELS: Readonly<Record<string, string>> = Object.fromEntrie
 
 /** The evaluation columns the tables read (a Prisma `Evaluation` row fits). */
 export interface EvaluationLike {
+  /** The row's id, when known: it names the values (a rewrite gets a new id), so tests can be cached. */
+  id?: string;
   runId: string;
   testSet: string;
   protocol: string;
@@ -68,11 +70,6 @@ export interface StudyTableOptions {
   filter?: Readonly<Record<string, string | number | boolean>>;
   /** Significance level of the paired test; default 0.05. */
   alpha?: number;
-  /**
-   * Per-image errors already averaged over a cell's runs, by `cellKey(protocol, rowKey, testSet)`; used
-   * instead of the evaluations' own perImage (which the database can average without shipping them).
-   */
-  perImageMeans?: ReadonlyMap<string, number[]>;
 }
 
 export type Significance = "significant" | "not-significant" | "untestable";
@@ -84,9 +81,6 @@ export interface StudyCell {
   n: number;
   /** Test images per run (the evaluations' count; the smallest when runs differ). */
   images: number;
-  runIds: string[];
-  /** The protocol of the evaluation used for each of runIds (differs where a fallback was used). */
-  runProtocols: string[];
   /** Protocols the values came from (differs from the table's when a fallback was used). */
   protocols: string[];
   best: boolean;
@@ -113,6 +107,26 @@ export interface StudyTable {
   groupBy: string[];
   rows: StudyRow[];
   alpha: number;
+  /**
+   * Reference rows (published numbers, peers measured on the same images) for comparison: shown apart
+   * from `rows`, never ranked, never marked best, never tested. Present when asked for.
+   */
+  references?: ReferenceRow[];
+}
+
+/** Where a reference row's numbers come from. */
+export type ReferenceKind = "published" | "peer";
+
+export interface ReferenceRow {
+  key: string;
+  kind: ReferenceKind;
+  label: string;
+  /** Citation or file the numbers come from. */
+  source: string;
+  /** What a reader must know to compare (detector, box, an unclear column…). */
+  note: string | null;
+  /** The value per test set (the table's metric under its norm), null where none is known. */
+  cells: Record<string, number | null>;
 }
 
 /** Identifies one cell of the study tables. */

@@ -6,6 +6,7 @@ import { getHealth } from "@lml/db";
 import { datasetsRouter } from "./routers/datasets";
 import { evaluationsRouter } from "./routers/evaluations";
 import { gridsRouter } from "./routers/grids";
+import { liveRouter } from "./routers/live";
 import { runsRouter } from "./routers/runs";
 import { workersRouter } from "./routers/workers";
 import { createCallerFactory, publicProcedure, router } from "./trpc";
@@ -15,6 +16,7 @@ export const appRouter = router({
   runs: runsRouter,
   evaluations: evaluationsRouter,
   workers: workersRouter,
+  live: liveRouter,
   datasets: datasetsRouter,
   /** Database reachability and migration state (also served as GET /api/health). */
   health: publicProcedure.query(({ ctx }) => getHealth(ctx.prisma)),
@@ -29,7 +31,10 @@ export const createCaller = createCallerFactory(appRouter);
 export { tokenFromHeaders, type Context } from "./trpc";
 export * from "./index-pure";
 export { previewSpec, type SpecPreview, type PreviewRun } from "./spec";
-export { loadStudyTables, type StudyTablesInput } from "./routers/evaluations";
+export { loadStudyTables, type StudyTablesInput, type StudyTablesResult } from "./routers/evaluations";
+export { type LiveEvent } from "./routers/live";
+export { resultsCacheStats } from "./results-cache";
+export * from "./reference";
 export { gridSummaries } from "./routers/grids";
 export { metricSeries } from "./routers/runs";
 export { summarise, RUN_STATUSES, type StatusCounts, type ProgressSummary } from "./routers/shared";

@@ -4,7 +4,10 @@
  * whether it is significantly better than the runner-up (paired test over images).
  *
  * Pure functions on plain rows so that the dashboard (through tRPC) and `lml report` (directly) build the
- * very same numbers.
+ * very same numbers. Built in two steps so that the paired tests (the costly part: they read per-image
+ * errors) can come from elsewhere: `assembleStudyTables` (means, no marks) → `columnPairs` (each
+ * column's best and runner-up) → `markBest` with a test per pair. `buildStudyTables` does all three with
+ * the per-image errors the evaluations carry; the evaluations router caches the tests instead.
  */
 import { comparePaired, mean, protocolFallback, REGIMES, sampleStd } from "@lml/core";
 import {
@@ -41,22 +44,28 @@ function pickEvaluation(evals: EvaluationLike[], protocol: string, testSet: stri
   return undefined;
 }
 
-/** Per-image errors averaged over a row's runs, when every run has them for the same images. */
-function perImageMean(evals: EvaluationLike[]): number[] | null {
-  if (evals.length === 0) return null;
-  const len = evals[0].perImage.length;
-  if (len < 2 || evals.some((e) => e.perImage.length !== len)) return null;
+/** Per-image errors averaged over a cell's runs (in their order), when every run has them for the same images. */
+export function perImageMean(vectors: readonly (readonly number[])[]): number[] | null {
+  if (vectors.length === 0) return null;
+  const len = vectors[0].length;
+  if (len < 2 || vectors.some((v) => v.length !== len)) return null;
   const out = new Array<number>(len).fill(0);
-  for (const e of evals) for (let i = 0; i < len; i++) out[i] += e.perImage[i] / evals.length;
+  for (const v of vectors) for (let i = 0; i < len; i++) out[i] += v[i] / vectors.length;
   return out;
 }
 
-/** Builds the study's tables (one per protocol) from evaluation and run rows. */
-export function buildStudyTables(
+/** Tables without best marks, and the evaluations each cell averaged (by `cellKey`, in run order). */
+export interface AssembledTables {
+  tables: StudyTable[];
+  sources: Map<string, EvaluationLike[]>;
+}
+
+/** Rows, cells and means of the study's tables (one per protocol); `best` all false, no tests yet. */
+export function assembleStudyTables(
   evaluations: readonly EvaluationLike[],
   runs: readonly RunLike[],
   options: StudyTableOptions,
-): StudyTable[] {
+): AssembledTables {
   const { norm, metric } = options;
   const protocols = options.protocols ?? TABLE_PROTOCOLS;
   const testSets = options.testSets ?? TEST_SETS;
@@ -91,60 +100,34 @@ export function buildStudyTables(
     return ka.localeCompare(kb, "en", { numeric: true });
   });
 
-  return protocols.map((protocol) => {
-    const perImageByCell = new Map<string, number[] | null>();
+  const sources = new Map<string, EvaluationLike[]>();
+  const tables = protocols.map((protocol): StudyTable => {
     const rows: StudyRow[] = rowOrder.map(([key, row]) => {
       const cells: Record<string, StudyCell | null> = {};
       for (const testSet of testSets) {
-        const picked: { run: RunLike; e: EvaluationLike }[] = [];
+        const picked: EvaluationLike[] = [];
         for (const run of row.runs) {
           const e = pickEvaluation(evalsByRun.get(run.id) ?? [], protocol, testSet);
-          if (e) picked.push({ run, e });
+          if (e) picked.push(e);
         }
         if (picked.length === 0) {
           cells[testSet] = null;
           continue;
         }
-        const values = picked.map((p) => metricValue(p.e, metric));
+        const values = picked.map((e) => metricValue(e, metric));
         cells[testSet] = {
           mean: mean(values),
           std: sampleStd(values),
           n: values.length,
-          images: Math.min(...picked.map((p) => p.e.count)),
-          runIds: picked.map((p) => p.run.id),
-          runProtocols: picked.map((p) => p.e.protocol),
-          protocols: [...new Set(picked.map((p) => p.e.protocol))].sort(),
+          images: Math.min(...picked.map((e) => e.count)),
+          protocols: [...new Set(picked.map((e) => e.protocol))].sort(),
           best: false,
         };
-        perImageByCell.set(
-          `${key}\u0000${testSet}`,
-          options.perImageMeans?.get(cellKey(protocol, key, testSet)) ?? perImageMean(picked.map((p) => p.e)),
-        );
+        sources.set(cellKey(protocol, key, testSet), picked);
       }
       const label = [REGIME_LABELS[row.regime] ?? row.regime, ...groupBy.map((p) => `${p}=${row.group[p]}`)].join(", ");
       return { key, label, regime: row.regime, group: row.group, cells };
     });
-
-    for (const testSet of testSets) {
-      const ranked = rows
-        .filter((r) => r.cells[testSet] && Number.isFinite(r.cells[testSet]!.mean))
-        .sort((a, b) => (lower ? 1 : -1) * (a.cells[testSet]!.mean - b.cells[testSet]!.mean));
-      if (ranked.length === 0) continue;
-      const best = ranked[0].cells[testSet]!;
-      best.best = true;
-      if (ranked.length < 2) continue;
-      const next = ranked[1];
-      const a = perImageByCell.get(`${ranked[0].key}\u0000${testSet}`) ?? null;
-      const b = perImageByCell.get(`${next.key}\u0000${testSet}`) ?? null;
-      // The paired test runs on per-image NME whatever metric is shown (AUC and FR summarise the same
-      // errors): core's Wilcoxon signed-rank, since per-image NMEs are heavy-tailed.
-      const test = a && b && a.length === b.length ? comparePaired(a, b, { alpha }) : null;
-      best.vsNext =
-        test && Number.isFinite(test.p)
-          ? { rowKey: next.key, p: test.p, significance: test.significant ? "significant" : "not-significant", meanDiff: test.meanDiff }
-          : { rowKey: next.key, p: null, significance: "untestable", meanDiff: null };
-    }
-
     return {
       protocol,
       title: PROTOCOL_LABELS[protocol] ?? protocol,
@@ -157,33 +140,67 @@ export function buildStudyTables(
       alpha,
     };
   });
+  return { tables, sources };
 }
 
-/** One evaluation a significance test reads: which cell it belongs to, and which row of Evaluation. */
-export interface SignificancePick {
-  cell: string;
-  runId: string;
+/** One column of one table: its best row and the runner-up (null when only one row has a value). */
+export interface ColumnPair {
+  table: StudyTable;
   testSet: string;
-  protocol: string;
+  best: StudyRow;
+  next: StudyRow | null;
 }
 
-/**
- * The evaluations whose per-image errors the significance tests need: in every column, those of the
- * best and the runner-up rows (ranked the way `buildStudyTables` ranks them), keyed by `cellKey`.
- */
-export function significancePicks(tables: readonly StudyTable[]): SignificancePick[] {
-  const out: SignificancePick[] = [];
-  for (const t of tables)
-    for (const { testSet } of t.columns) {
-      const ranked = t.rows
+/** Each column's best and runner-up, ranked by mean (the metric's direction; ties keep row order). */
+export function columnPairs(tables: readonly StudyTable[]): ColumnPair[] {
+  const out: ColumnPair[] = [];
+  for (const table of tables)
+    for (const { testSet } of table.columns) {
+      const ranked = table.rows
         .filter((r) => r.cells[testSet] && Number.isFinite(r.cells[testSet]!.mean))
-        .sort((a, b) => (t.lowerIsBetter ? 1 : -1) * (a.cells[testSet]!.mean - b.cells[testSet]!.mean));
-      for (const row of ranked.slice(0, 2)) {
-        const c = row.cells[testSet]!;
-        c.runIds.forEach((runId, i) =>
-          out.push({ cell: cellKey(t.protocol, row.key, testSet), runId, testSet, protocol: c.runProtocols[i] }),
-        );
-      }
+        .sort((a, b) => (table.lowerIsBetter ? 1 : -1) * (a.cells[testSet]!.mean - b.cells[testSet]!.mean));
+      if (ranked.length > 0) out.push({ table, testSet, best: ranked[0], next: ranked[1] ?? null });
     }
   return out;
+}
+
+/** A paired test's outcome; null when it cannot be run (per-image errors missing or on different images). */
+export type PairedTest = { p: number; significant: boolean; meanDiff: number } | null;
+
+/**
+ * The paired test between two cells' per-image mean errors. It runs on per-image NME whatever metric
+ * is shown (AUC and FR summarise the same errors): core's Wilcoxon signed-rank, since per-image NMEs
+ * are heavy-tailed.
+ */
+export function pairedTest(a: number[] | null, b: number[] | null, alpha: number): PairedTest {
+  const test = a && b && a.length === b.length ? comparePaired(a, b, { alpha }) : null;
+  return test && Number.isFinite(test.p) ? { p: test.p, significant: test.significant, meanDiff: test.meanDiff } : null;
+}
+
+/** Marks each column's best cell and, where there is a runner-up, its test against it. */
+export function markBest(pairs: readonly ColumnPair[], testOf: (pair: ColumnPair) => PairedTest): void {
+  for (const pair of pairs) {
+    const best = pair.best.cells[pair.testSet]!;
+    best.best = true;
+    if (!pair.next) continue;
+    const test = testOf(pair);
+    best.vsNext = test
+      ? { rowKey: pair.next.key, p: test.p, significance: test.significant ? "significant" : "not-significant", meanDiff: test.meanDiff }
+      : { rowKey: pair.next.key, p: null, significance: "untestable", meanDiff: null };
+  }
+}
+
+/** Builds the study's tables (one per protocol) from evaluation rows (with their perImage) and run rows. */
+export function buildStudyTables(
+  evaluations: readonly EvaluationLike[],
+  runs: readonly RunLike[],
+  options: StudyTableOptions,
+): StudyTable[] {
+  const { tables, sources } = assembleStudyTables(evaluations, runs, options);
+  const vectors = (table: StudyTable, row: StudyRow, testSet: string) =>
+    perImageMean((sources.get(cellKey(table.protocol, row.key, testSet)) ?? []).map((e) => e.perImage));
+  markBest(columnPairs(tables), (pair) =>
+    pairedTest(vectors(pair.table, pair.best, pair.testSet), vectors(pair.table, pair.next!, pair.testSet), pair.table.alpha),
+  );
+  return tables;
 }

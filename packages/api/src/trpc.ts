@@ -7,7 +7,7 @@ import { timingSafeEqual } from "node:crypto";
 import { ZodError } from "zod";
 import { transformer } from "./transformer";
 import type { LandmarkScheme } from "@lml/core";
-import type { PrismaClient } from "@lml/db";
+import type { ChangeFeed, PrismaClient } from "@lml/db";
 
 export interface Context {
   prisma: PrismaClient;
@@ -33,6 +33,8 @@ export interface Context {
       dir?: string;
     }): Promise<unknown>;
   };
+  /** What changed in the database, for the `live.changes` subscription (one feed per server process). */
+  changes?: ChangeFeed;
 }
 
 /** Reads the presented token from request headers. */
@@ -46,6 +48,9 @@ export function tokenFromHeaders(headers: Headers): string | null {
 
 const t = initTRPC.context<Context>().create({
   transformer,
+  // Server-sent events (the live.changes subscription): a comment line every 15 s keeps proxies from
+  // closing a quiet stream, and a client that hears nothing for 40 s reconnects.
+  sse: { ping: { enabled: true, intervalMs: 15_000 }, client: { reconnectAfterInactivityMs: 40_000 } },
   errorFormatter({ shape, error }) {
     const cause = error.cause;
     return {

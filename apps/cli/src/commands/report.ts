@@ -1,8 +1,10 @@
 /**
- * `lml report --grid <id|name> --format md|csv|latex [--norm inter-pupil|inter-ocular] [--metric nme]`:
- * the study's two tables (nearest-subset and test-time-MLP protocols; rows = regimes; columns =
- * synthetic test, common, challenging) as mean ± std over seeds with n, read from the database through
- * the same code the dashboard's results page uses, so both always show the same numbers.
+ * `lml report --grid <id|name> --format md|csv|latex [--norm inter-pupil|inter-ocular] [--metric nme]
+ * [--reference]`: the study's two tables (nearest-subset and test-time-MLP protocols; rows = regimes;
+ * columns = synthetic test, common, challenging) as mean ± std over seeds with n, read from the database
+ * through the same code the dashboard's results page uses, so both always show the same numbers.
+ * `--reference` adds the reference rows beside them (the study's published numbers, and the peers
+ * measured by scripts/peers when docs/reference/peers-300w-common.json is present), never ranked.
  */
 import type { Command } from "commander";
 import { METRICS, NORM_KINDS } from "@lml/core/study";
@@ -11,6 +13,7 @@ const FORMATS = ["md", "csv", "latex"] as const;
 
 interface ReportOptions {
   grid: string;
+  reference?: boolean;
   format: string;
   norm: string;
   metric: string;
@@ -71,6 +74,7 @@ export function register(program: Command): void {
     .option("--format <format>", `md | csv | latex`, "md")
     .option("--norm <norm>", NORM_KINDS.join(" | "), "inter-pupil")
     .option("--metric <metric>", METRICS.join(" | "), "nme")
+    .option("--reference", "add the reference rows: the study's published numbers and the measured peers (not ranked)")
     .option("--heatmap <png>", "also write per-landmark error heatmaps of two regimes side by side (PNG)")
     .option("--heatmap-regimes <a,b>", "regimes shown in the heatmap", "synthetic-only,syn-real-label-adaptation")
     .option("--heatmap-test-set <name>", "test set of the heatmap (dense points exist on synthetic-test)", "synthetic-test")
@@ -86,13 +90,21 @@ export function register(program: Command): void {
       const format = pick("format", opts.format, FORMATS);
       const norm = pick("norm", opts.norm, NORM_KINDS);
       const metric = pick("metric", opts.metric, METRICS);
-      const { resolveGrid } = await import("@lml/db");
+      const { migrationState, resolveGrid } = await import("@lml/db");
       const { loadStudyTables, exportTables } = await import("@lml/api");
       const { openQueueDatabase } = await import("@lml/training/worker");
       const db = await openQueueDatabase();
       try {
+        // A read-only command never migrates; it says so instead of failing on a missing column.
+        const state = await migrationState((sql) => db.prisma.$queryRawUnsafe<Record<string, unknown>[]>(sql));
+        if (state.pending.length > 0)
+          throw new UsageError(
+            `database ${db.url} lacks ${state.pending.length} migration(s) (${state.pending.join(", ")}); apply them with \`npm run db:migrate\``,
+            1,
+          );
         const grid = await resolveGrid(db.prisma, opts.grid);
-        const result = await loadStudyTables(db.prisma, { gridId: grid.id, norm, metric });
+        const result = await loadStudyTables(db.prisma, { gridId: grid.id, norm, metric, reference: !!opts.reference });
+        if (result.referenceError) throw new UsageError(`--reference: ${result.referenceError}`);
         if (result.runCount === 0) {
           throw new UsageError(`grid ${grid.name} (${grid.id}) has no succeeded runs yet: nothing to report`);
         }

@@ -3,9 +3,11 @@ import { TRPCError } from "@trpc/server";
 import { z } from "zod";
 import type { PrismaClient } from "@lml/db";
 import { EXPORT_EXTENSION, EXPORT_FORMATS, EXPORT_MIME, exportTables } from "../export";
-import { differingParams, METRICS, NORMS, TABLE_PROTOCOLS, TEST_SETS } from "../format";
-import { buildStudyTables, significancePicks, type SignificancePick } from "../tables";
-import type { EvaluationLike } from "../format";
+import { cellKey, differingParams, METRICS, NORMS, TABLE_PROTOCOLS, TEST_SETS } from "../format";
+import type { EvaluationLike, StudyRow, StudyTable } from "../format";
+import { loadPeersFile, withReferences, type PeerReferenceFile } from "../reference";
+import { BoundedCache, digest, pairedTests, resultsCacheStats, runsFingerprint } from "../results-cache";
+import { assembleStudyTables, columnPairs, markBest, pairedTest, perImageMean, type ColumnPair, type PairedTest } from "../tables";
 import { publicProcedure, router, type Context } from "../trpc";
 
 const tableInput = z
@@ -31,6 +33,8 @@ const tableInput = z
     filter: z.record(z.string().regex(/^[A-Za-z0-9_.]+$/), z.union([z.string(), z.number(), z.boolean()])).default({}),
     /** Include runs that have not succeeded (e.g. a cancelled run that still wrote evaluations). */
     allStatuses: z.boolean().default(false),
+    /** Attach the reference rows (published numbers, peers measured on our crops) beside each table. */
+    reference: z.boolean().default(false),
   })
   .strict()
   .refine((v) => v.gridId || v.runIds, { message: "give gridId or runIds", path: ["gridId"] });
@@ -38,19 +42,62 @@ const tableInput = z
 /** What callers pass (defaults optional); `lml report` calls loadStudyTables with `{ gridId, norm, metric }`. */
 export type StudyTablesInput = z.input<typeof tableInput>;
 
+export interface StudyTablesResult {
+  tables: StudyTable[];
+  runCount: number;
+  evaluationCount: number;
+  /** Fields that vary across the runs: what "group by" and "only differing params" offer. */
+  params: { path: string; values: string[] }[];
+  /** Normalisations the runs were evaluated under. */
+  norms: string[];
+  /** Why the peer reference rows are missing although asked for (a bad peers file), else null. */
+  referenceError: string | null;
+}
+
+type TableQuery = Omit<z.output<typeof tableInput>, "reference">;
+
+/** Whole results by fingerprint and query (see results-cache.ts); a promise, so concurrent views share one build. */
+const results = new BoundedCache<string, Promise<Omit<StudyTablesResult, "referenceError">>>(64);
+
 /**
- * Loads runs and their evaluations (under one norm) and builds the tables. Per-image errors (the bulk of
- * the bytes) are fetched only for the cells the significance test needs: each column's best and
- * runner-up rows.
+ * The study tables of a grid (or of runs): from the cache while the runs they read have not changed
+ * (one index-only query), else built and cached. With `reference`, the published and peer rows are
+ * attached beside each table.
  */
-export async function loadStudyTables(prisma: PrismaClient, raw: StudyTablesInput) {
-  const input = tableInput.parse(raw);
+export async function loadStudyTables(prisma: PrismaClient, raw: StudyTablesInput): Promise<StudyTablesResult> {
+  const { reference, ...query } = tableInput.parse(raw);
+  const fingerprint = await runsFingerprint(prisma, query);
+  const key = JSON.stringify([fingerprint, query]);
+  let pending = results.get(key);
+  if (!pending) {
+    pending = buildTables(prisma, query);
+    results.set(key, pending);
+    pending.catch(() => results.delete(key));
+  }
+  const built = await pending;
+  if (!reference) return { ...built, referenceError: null };
+  let peers: PeerReferenceFile | null = null;
+  let referenceError: string | null = null;
+  try {
+    peers = loadPeersFile();
+  } catch (err) {
+    referenceError = err instanceof Error ? err.message : String(err);
+  }
+  return { ...built, tables: withReferences(built.tables, peers), referenceError };
+}
+
+/**
+ * Reads the runs and their scalar evaluations (under one norm) and builds the tables; per-image errors
+ * (the bulk of the bytes) only for the paired tests not cached yet.
+ */
+async function buildTables(prisma: PrismaClient, query: TableQuery): Promise<Omit<StudyTablesResult, "referenceError">> {
   const runWhere = {
-    ...(input.gridId ? { gridId: input.gridId } : {}),
-    ...(input.runIds ? { id: { in: input.runIds } } : {}),
-    ...(input.allStatuses ? {} : { status: "SUCCEEDED" as const }),
+    ...(query.gridId ? { gridId: query.gridId } : {}),
+    ...(query.runIds ? { id: { in: query.runIds } } : {}),
+    ...(query.allStatuses ? {} : { status: "SUCCEEDED" as const }),
   };
   const scalar = {
+    id: true,
     runId: true,
     testSet: true,
     protocol: true,
@@ -62,65 +109,70 @@ export async function loadStudyTables(prisma: PrismaClient, raw: StudyTablesInpu
     fr10: true,
     count: true,
   } as const;
+  resultsCacheStats.tableBuilds++;
   const [runs, rows, norms] = await Promise.all([
-    prisma.run.findMany({ where: runWhere, select: { id: true, name: true, regime: true, seed: true, config: true, updatedAt: true } }),
-    prisma.evaluation.findMany({ where: { norm: input.norm, run: runWhere }, select: scalar }),
+    // Submission order: a cell's mean sums its seeds in this order, so the numbers never depend on
+    // where rows happen to lie on disk.
+    prisma.run.findMany({
+      where: runWhere,
+      orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+      select: { id: true, regime: true, seed: true, config: true },
+    }),
+    prisma.evaluation.findMany({ where: { norm: query.norm, run: runWhere }, select: scalar }),
     prisma.evaluation.groupBy({ by: ["norm"], where: { run: runWhere }, orderBy: { norm: "asc" } }),
   ]);
   const evaluations: EvaluationLike[] = rows.map((e) => ({ ...e, perImage: [] }));
-  let tables = buildStudyTables(evaluations, runs, input);
-  const picks = significancePicks(tables);
-  if (picks.length) {
-    // Any run written since (status, results, re-queue) moves updatedAt, so the stamp changes.
-    const stamp = `${runs.length}:${evaluations.length}:${Math.max(0, ...runs.map((r) => r.updatedAt.getTime()))}`;
-    tables = buildStudyTables(evaluations, runs, { ...input, perImageMeans: await perImageMeans(prisma, input.norm, picks, stamp) });
-  }
+  const { tables, sources } = assembleStudyTables(evaluations, runs, query);
+  const pairs = columnPairs(tables);
+  const tests = await testPairs(prisma, pairs, sources);
+  markBest(pairs, (pair) => tests.get(pair) ?? null);
   return {
     tables,
     runCount: runs.length,
     evaluationCount: evaluations.length,
-    // Fields that vary across the runs: what "group by" and "only differing params" offer.
     params: differingParams(runs.map((r) => r.config)).filter((p) => p.path !== "seed"),
     norms: norms.map((n) => n.norm),
   };
 }
 
 /**
- * Per-image NME averaged over each cell's runs. Measured on the embedded PGlite: fetching the arrays
- * and averaging here beats averaging in SQL (unnest … GROUP BY), and a finished grid's vectors do not
- * change, so they are cached per server process under a stamp that any run update changes.
- * A cell whose runs scored different numbers of images gets an empty vector ("untestable").
+ * The paired test of every column's best and runner-up cells: from the cache when those cells average
+ * the same evaluation rows as before, else computed from their per-image errors, fetched by id for
+ * the missing pairs only.
  */
-const meansCache = new Map<string, Map<string, number[]>>();
-async function perImageMeans(prisma: PrismaClient, norm: string, picks: SignificancePick[], stamp: string): Promise<Map<string, number[]>> {
-  const cacheKey = `${norm}|${stamp}|${picks.map((p) => `${p.cell}:${p.runId}:${p.protocol}`).join(",")}`;
-  const hit = meansCache.get(cacheKey);
-  if (hit) return hit;
-  const rows = await prisma.evaluation.findMany({
-    where: { norm, runId: { in: [...new Set(picks.map((p) => p.runId))] } },
-    select: { runId: true, testSet: true, protocol: true, perImage: true },
-  });
-  const byKey = new Map(rows.map((e) => [`${e.runId}|${e.testSet}|${e.protocol}`, e.perImage]));
-  const byCell = new Map<string, number[][]>();
-  for (const p of picks) {
-    const v = byKey.get(`${p.runId}|${p.testSet}|${p.protocol}`) ?? [];
-    byCell.set(p.cell, [...(byCell.get(p.cell) ?? []), v]);
+async function testPairs(prisma: PrismaClient, pairs: ColumnPair[], sources: Map<string, EvaluationLike[]>) {
+  const cellOf = (pair: ColumnPair, row: StudyRow) => sources.get(cellKey(pair.table.protocol, row.key, pair.testSet)) ?? [];
+  const out = new Map<ColumnPair, PairedTest>();
+  const missing: { pair: ColumnPair; key: string; a: EvaluationLike[]; b: EvaluationLike[] }[] = [];
+  for (const pair of pairs) {
+    if (!pair.next) continue;
+    const a = cellOf(pair, pair.best);
+    const b = cellOf(pair, pair.next);
+    const key = digest([String(pair.table.alpha), ...a.map((e) => e.id!), "|", ...b.map((e) => e.id!)]);
+    const hit = pairedTests.get(key);
+    if (hit !== undefined) out.set(pair, hit);
+    else missing.push({ pair, key, a, b });
   }
-  const out = new Map<string, number[]>();
-  for (const [cell, vectors] of byCell) {
-    const len = vectors[0].length;
-    if (vectors.some((v) => v.length !== len)) {
-      out.set(cell, []);
-      continue;
-    }
-    const m = new Array<number>(len).fill(0);
-    for (const v of vectors) for (let i = 0; i < len; i++) m[i] += v[i] / vectors.length;
-    out.set(cell, m);
+  if (missing.length === 0) return out;
+  const ids = [...new Set(missing.flatMap((m) => [...m.a, ...m.b].map((e) => e.id!)))];
+  const perImage = new Map<string, number[]>();
+  for (let i = 0; i < ids.length; i += PER_IMAGE_CHUNK) {
+    const rows = await prisma.evaluation.findMany({
+      where: { id: { in: ids.slice(i, i + PER_IMAGE_CHUNK) } },
+      select: { id: true, perImage: true },
+    });
+    for (const r of rows) perImage.set(r.id, r.perImage);
   }
-  if (meansCache.size >= 64) meansCache.delete(meansCache.keys().next().value!);
-  meansCache.set(cacheKey, out);
+  const mean = (cell: EvaluationLike[]) => perImageMean(cell.map((e) => perImage.get(e.id!) ?? []));
+  for (const m of missing) {
+    const test = pairedTest(mean(m.a), mean(m.b), m.pair.table.alpha);
+    resultsCacheStats.pairTestsComputed++;
+    pairedTests.set(m.key, test);
+    out.set(m.pair, test);
+  }
   return out;
 }
+const PER_IMAGE_CHUNK = 2000;
 
 async function scheme(ctx: Context, count: number) {
   const s = ctx.getScheme ? await ctx.getScheme(count) : null;
