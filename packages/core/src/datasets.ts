@@ -20,6 +20,8 @@
  *
  * Relative paths (in specs and LML_DATASETS) are relative to the repository root, whatever the current
  * folder of the process reading them (the dashboard runs in apps/web, the worker at the root).
+ * (`turbopackIgnore` comments: these paths are data chosen at run time, not files for the dashboard's
+ * build to trace.)
  */
 import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { mkdir, readFile, readdir, rename, stat, writeFile } from "node:fs/promises";
@@ -150,7 +152,7 @@ export function confineDataPath(path: string, roots: readonly DataRoot[], field:
     );
   const within = roots.filter((r) => isInside(abs, r.path));
   if (within.length === 0) throw refuse();
-  if (existsSync(abs)) {
+  if (existsSync(/* turbopackIgnore: true */ abs)) {
     const real = realOrSelf(abs);
     if (!within.some((r) => isInside(real, realOrSelf(r.path)))) throw refuse();
   }
@@ -204,7 +206,8 @@ export function datasetSplits(dir: string, lists: Partial<RealFolderSource> = {}
   for (const split of DATASET_SPLITS) {
     const list = lists[LIST_FIELD[split]];
     if (list) out[split] = { split, kind: "list", path: resolveDataPath(list) };
-    else if (isDir(join(dir, split))) out[split] = { split, kind: "folder", path: join(dir, split) };
+    else if (isDir(join(/* turbopackIgnore: true */ dir, split)))
+      out[split] = { split, kind: "folder", path: join(/* turbopackIgnore: true */ dir, split) };
     else if (isFile(join(dir, `${split}.txt`))) out[split] = { split, kind: "list", path: join(dir, `${split}.txt`) };
   }
   return out;
@@ -285,9 +288,9 @@ async function summarise(name: string, dir: string, origin: RootOrigin): Promise
     out.problem = e instanceof UsageError ? e.message : String(e);
   }
   for (const f of SOURCE_FILES) {
-    const p = join(dir, f);
+    const p = join(/* turbopackIgnore: true */ dir, f);
     if (isFile(p)) {
-      const text = await readFile(p, "utf8");
+      const text = await readFile(/* turbopackIgnore: true */ p, "utf8");
       out.sourceText = text.length > 20_000 ? text.slice(0, 20_000) + "\n…" : text;
       out.sourceFile = f;
       break;
@@ -358,7 +361,7 @@ export async function registerDataset(name: string, path: string, env: NodeJS.Pr
   const r = Registration.shape.name.safeParse(name);
   if (!r.success) throw new UsageError(`dataset name ${JSON.stringify(name)} ${r.error.issues[0].message}`);
   const abs = resolveDataPath(path);
-  const info = await stat(abs).catch(() => null);
+  const info = await stat(/* turbopackIgnore: true */ abs).catch(() => null);
   if (!info?.isDirectory()) throw new UsageError(`${path}: not a folder`);
   if (!isDatasetFolder(abs))
     throw new UsageError(`${path}: not a dataset folder (it needs a train/ sub-folder or a train.txt list of image/.pts pairs)`);

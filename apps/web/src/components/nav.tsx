@@ -8,6 +8,7 @@ const LINKS = [
   { href: "/grids/new", label: "New grid", match: (p: string) => p === "/grids/new" },
   { href: "/runs", label: "Runs", match: (p: string) => p.startsWith("/runs") },
   { href: "/compare", label: "Compare", match: (p: string) => p.startsWith("/compare") },
+  { href: "/datasets", label: "Datasets", match: (p: string) => p.startsWith("/datasets") },
   { href: "/workers", label: "Workers", match: (p: string) => p.startsWith("/workers") },
 ];
 

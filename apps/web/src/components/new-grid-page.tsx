@@ -28,7 +28,11 @@ interface FormState {
   realTrain: number;
   realCommon: number;
   realChallenging: number;
+  /** "proxy-real" (simulated, the offline default) or the `data.real.dir` of a known real dataset. */
+  realDir: string;
 }
+
+const PROXY = "proxy-real";
 
 const INITIAL: FormState = {
   name: `study-${new Date().toISOString().slice(0, 10)}`,
@@ -47,6 +51,7 @@ const INITIAL: FormState = {
   realTrain: 500,
   realCommon: 200,
   realChallenging: 100,
+  realDir: PROXY,
 };
 
 /** Comma list → numbers; anything unparseable is kept as text so the server names the bad value. */
@@ -75,6 +80,7 @@ function toYaml(f: FormState): string {
         realTrain: f.realTrain,
         realCommon: f.realCommon,
         realChallenging: f.realChallenging,
+        real: f.realDir === PROXY ? { source: PROXY } : { source: "300w", dir: f.realDir },
       },
       train: { epochs: f.epochs, batchSize: f.batchSize, ...(lrs.length === 1 ? { lr: lrs[0] } : {}) },
     },
@@ -107,6 +113,10 @@ export function NewGridPage() {
     placeholderData: (p) => p,
   });
   const submit = useMutation(trpc.grids.submit.mutationOptions({ onSuccess: (g) => router.push(`/grids/${g.id}`) }));
+  // The real data sources this server knows (the Datasets page); the simulated proxy-real stays the default.
+  const datasets = useQuery(trpc.datasets.list.queryOptions());
+  const usable = (datasets.data ?? []).filter((d) => !d.problem && d.splits.some((s) => s.split === "common"));
+  const picked = usable.find((d) => d.specDir === form.realDir);
 
   function update<K extends keyof FormState>(k: K, v: FormState[K]) {
     const next = { ...form, [k]: v };
@@ -222,8 +232,35 @@ export function NewGridPage() {
                 />
               </div>
             </label>
+            <label className="field full">
+              Real data
+              <select name="realDir" value={form.realDir} onChange={(e) => update("realDir", e.target.value)} data-testid="real-source">
+                <option value={PROXY}>proxy-real — SIMULATED stand-in for 300-W (rendered, offline default)</option>
+                {usable.map((d) => (
+                  <option key={d.name} value={d.specDir}>
+                    {d.name} — real photos: {d.splits.map((s) => `${s.split} ${s.count}`).join(", ")}
+                    {d.splits.some((s) => s.split === "challenging") ? "" : " (no challenging split)"}
+                  </option>
+                ))}
+              </select>
+              <span className="hint">
+                {form.realDir === PROXY ? (
+                  <>
+                    <span className="tag">SIMULATED</span> not real photos; real datasets are listed on the <a href="/datasets">Datasets</a>{" "}
+                    page
+                  </>
+                ) : picked && !picked.splits.some((s) => s.split === "challenging") ? (
+                  "no challenging split: the tables show that column as “no data”"
+                ) : (
+                  "real photos, read from the dataset folder at run time"
+                )}
+              </span>
+            </label>
             <label className="field">
-              Real train / common / challenging <span className="hint">(simulated proxy-real)</span>
+              Real train / common / challenging{" "}
+              <span className="hint">
+                {form.realDir === PROXY ? "(simulated proxy-real)" : "(at most; a real dataset has what it has)"}
+              </span>
               <div className="row" style={{ gap: 6, flexWrap: "nowrap" }}>
                 <input
                   name="realTrain"

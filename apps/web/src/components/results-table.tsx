@@ -15,7 +15,8 @@ import { useMemo, useState } from "react";
 const col = createColumnHelper<StudyRow>();
 
 function Cell({ c, table }: { c: StudyCell | null; table: StudyTable }) {
-  if (!c) return <span className="muted">–</span>;
+  // No run of the row was evaluated on this set (e.g. a dataset without a challenging split): nothing is put in its place.
+  if (!c) return <span className="muted">no data</span>;
   const ns = c.vsNext?.significance === "not-significant";
   const untestable = c.vsNext?.significance === "untestable";
   const fallback = c.protocols.filter((p) => p !== table.protocol);

@@ -3,7 +3,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useState } from "react";
-import { DEFAULT_NORM, isActiveStatus, isRequeueableStatus } from "@lml/core/study";
+import { DEFAULT_NORM, SPLIT_LABELS, isActiveStatus, isRequeueableStatus, isValidationSet } from "@lml/core/study";
 import { useTRPC } from "@/trpc/client";
 import { CedChart, MetricCharts } from "./charts";
 import { duration, num, when } from "./format";
@@ -33,7 +33,10 @@ export function RunPage({ id }: { id: string }) {
   const live = isActiveStatus(r.status);
   const norms = [...new Set(r.evaluations.map((e) => e.norm))];
   const shownNorm = norm ?? (norms.includes(DEFAULT_NORM) ? DEFAULT_NORM : norms[0]);
-  const evals = r.evaluations.filter((e) => e.norm === shownNorm);
+  // Test sets first, then the validation sets (model selection and tuning read those alone).
+  const evals = r.evaluations
+    .filter((e) => e.norm === shownNorm)
+    .sort((a, b) => Number(isValidationSet(a.testSet)) - Number(isValidationSet(b.testSet)));
   const protocols = [...new Set(evals.map((e) => e.protocol))];
   const samples = r.artifacts.filter((a) => a.kind === "samples" || (a.mime ?? "").startsWith("image/"));
   const attemptErrors = Array.isArray(r.attemptErrors)
@@ -178,7 +181,9 @@ export function RunPage({ id }: { id: string }) {
                 <tbody>
                   {evals.map((e) => (
                     <tr key={e.id}>
-                      <td>{e.testSet}</td>
+                      <td title={e.testSet}>
+                        {SPLIT_LABELS[e.testSet] ?? e.testSet} {isValidationSet(e.testSet) && <span className="tag">validation</span>}
+                      </td>
                       <td>
                         <span className="tag">{e.protocol}</span>
                       </td>

@@ -46,6 +46,14 @@ export function getScheme(count: number): Promise<LandmarkScheme | null> {
   return s;
 }
 
+/** Dataset realism statistics: the synthetic generator's `domainStats` (`lml synth stats`), loaded on first use. */
+const datasetTools: NonNullable<Context["datasetTools"]> = {
+  async domainStats(o) {
+    const { domainStats } = await import("@lml/synth/stats");
+    return domainStats(o);
+  },
+};
+
 export async function createContext(req: Request): Promise<Context> {
   const db = await database();
   return {
@@ -53,5 +61,6 @@ export async function createContext(req: Request): Promise<Context> {
     token: tokenFromHeaders(req.headers),
     requiredToken: process.env.LML_TOKEN || null,
     getScheme,
+    datasetTools,
   };
 }
