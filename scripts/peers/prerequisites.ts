@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { PeerKey } from "./reference-rows";
+import type { PeerKey } from "@lml/api/reference";
 
 export const peersDir = dirname(fileURLToPath(import.meta.url));
 

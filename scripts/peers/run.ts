@@ -9,22 +9,23 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { availableParallelism, cpus, release, tmpdir, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import {
+  PEER_KEYS,
+  PEER_NORMS,
+  PEERS_FILE,
+  parsePeersFile,
+  PeerReferenceFileSchema,
+  PeerRowSchema,
+  type PeerKey,
+  type PeerReferenceFile,
+  type PeerRow,
+} from "@lml/api/reference";
 import { UsageError } from "@lml/core";
 import { format, resolveConfig } from "prettier";
 import { cropSide, listCrops, standardFaceBox, type PixelBox } from "./crops";
 import { buildDlib, DLIB_MAX_UPSAMPLE, runDlib } from "./dlib";
 import { FACE_API_MODEL_FILE, faceApiModelDir, loadFaceApi, runFaceApi } from "./face-api";
 import { DLIB_MODEL, missingDataset, missingFor, softwareVersions, type Missing } from "./prerequisites";
-import {
-  PEER_KEYS,
-  PEER_NORMS,
-  PEERS_FILE,
-  PeerReferenceFileSchema,
-  PeerRowSchema,
-  type PeerKey,
-  type PeerReferenceFile,
-  type PeerRow,
-} from "./reference-rows";
 import { evaluatorDescription, repoRoot, scorePredictions, shownPath } from "./score";
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -97,14 +98,10 @@ async function predict(peer: PeerKey, testDir: string, stems: string[], side: nu
   };
 }
 
+/** The rows already in the file (kept for peers not re-measured); a bad file stops the run untouched. */
 async function readExisting(out: string): Promise<PeerReferenceFile | undefined> {
   if (!existsSync(out)) return undefined;
-  const parsed = PeerReferenceFileSchema.safeParse(JSON.parse(await readFile(out, "utf8")));
-  if (!parsed.success)
-    throw new UsageError(
-      `${out}: not a valid peer reference-rows file (${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}); move it away to start a new one`,
-    );
-  return parsed.data;
+  return parsePeersFile(await readFile(out, "utf8"), out);
 }
 
 function report(rows: PeerRow[]): string {

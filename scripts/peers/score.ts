@@ -5,8 +5,8 @@
 import { spawnSync } from "node:child_process";
 import { dirname, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { PEER_NORMS, PeerMetricsSchema, type PeerMetrics, type PeerNorm } from "@lml/api/reference";
 import { UsageError } from "@lml/core";
-import { PEER_NORMS, PeerMetricsSchema, type PeerMetrics, type PeerNorm } from "./reference-rows";
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 

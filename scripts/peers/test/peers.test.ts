@@ -8,10 +8,10 @@ import { readFileSync } from "node:fs";
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { PeerReferenceFileSchema, PeerRowSchema } from "@lml/api/reference";
 import { formatPts } from "@lml/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DLIB_APT, FACE_API_INSTALL, missingDataset, missingForDlib, missingForFaceApi } from "../prerequisites";
-import { PeerReferenceFileSchema, PeerRowSchema } from "../reference-rows";
 import { repoRoot, scorePredictions } from "../score";
 
 /** A 68-point shape with distinct eye centres: a 10-column grid of points, 5 px apart. */
