@@ -2,6 +2,7 @@
  * Datasets (core datasets.ts): roots from the environment and the registry, confinement of every data
  * path a spec names (issue 16.1), split folders and list files, discovery and registration.
  */
+import { existsSync, readFileSync } from "node:fs";
 import { copyFile, mkdir, mkdtemp, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -13,8 +14,10 @@ import {
   confineDataPath,
   datasetRoots,
   datasetSplits,
+  expandGrid,
   listDatasets,
   openRealSplit,
+  parseGridSpec,
   parseRunConfig,
   readRegistrations,
   registerDataset,
@@ -172,4 +175,30 @@ describe("discovery and registration", () => {
     expect(() => confineDataPath(join(elsewhere, "train"), datasetRoots(env), "f")).toThrow(/outside/);
     await expect(unregisterDataset("mine", env)).rejects.toThrow(/no registered dataset named "mine"/);
   });
+});
+
+describe("grids/seed-study-300w.yaml", () => {
+  const file = resolve(dirname(fileURLToPath(import.meta.url)), "../../../grids/seed-study-300w.yaml");
+  const shared = resolve(repoRoot(), "..", "shared", "datasets", "300w128");
+
+  it("is the four regimes × 3 seeds on the shared 300-W folder, validated on real-val", () => {
+    const cells = expandGrid(parseGridSpec(readFileSync(file, "utf8"), "seed-study-300w.yaml"), "seed-study-300w.yaml");
+    expect(cells).toHaveLength(12);
+    expect(new Set(cells.map((c) => c.regime)).size).toBe(4);
+    expect(new Set(cells.map((c) => c.seed))).toEqual(new Set([1, 2, 3]));
+    for (const c of cells) {
+      expect(c.config.data.real).toEqual({ source: "300w", dir: "../shared/datasets/300w128" });
+      expect(c.config.data.validation).toEqual({ fraction: 0.1, seed: 505 });
+    }
+  });
+
+  it.skipIf(!existsSync(join(shared, "train")))(
+    `reads inside the default dataset root, and the folder has train and common but no challenging split${existsSync(join(shared, "train")) ? "" : " [skipped: no ../shared/datasets/300w128]"}`,
+    () => {
+      const { LML_DATASETS: _, ...env } = process.env;
+      const cells = expandGrid(parseGridSpec(readFileSync(file, "utf8"), "g.yaml"), "g.yaml");
+      expect(() => checkDataPaths(cells[0].config, datasetRoots(env), "g.yaml")).not.toThrow();
+      expect(Object.keys(datasetSplits(shared))).toEqual(["train", "common"]);
+    },
+  );
 });
