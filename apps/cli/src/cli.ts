@@ -11,6 +11,7 @@ import * as benchQueue from "./commands/bench-queue";
 import * as benchSynth from "./commands/bench-synth";
 import * as benchTrain from "./commands/bench-train";
 import * as benchWeb from "./commands/bench-web";
+import * as datasets from "./commands/datasets";
 import * as evalCommand from "./commands/eval";
 import * as grid from "./commands/grid";
 import * as predict from "./commands/predict";
@@ -20,7 +21,7 @@ import * as train from "./commands/train";
 import * as work from "./commands/work";
 
 /** In the order `lml --help` lists them. */
-const COMMANDS = [train, work, grid, evalCommand, predict, synth, report];
+const COMMANDS = [train, work, grid, evalCommand, predict, datasets, synth, report];
 const BENCHES = [benchSynth, benchTrain, benchQueue, benchWeb];
 
 async function main() {
