@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { openChangeFeed, type ChangeEvent, type ChangeFeed } from "../src/changes";
 import { startEmbeddedServer } from "../src/embedded";
 import { claimNextRun, completeRun, submitGrid, type EvaluationInput } from "../src/queue";
-import { writeEvaluations } from "../src/repositories";
+import { appendMetricPoints, writeEvaluations } from "../src/repositories";
 import { describeEachDatabase, testDatabases } from "../src/testing";
 
 const evaluation: EvaluationInput = {
@@ -60,7 +60,7 @@ describeEachDatabase("live changes", (db, target) => {
     for (const f of feeds) await f.close();
   });
 
-  it("numbers a run's every change and its evaluations' writes; a statement that changes nothing numbers nothing", async () => {
+  it("numbers a run's every change and its evaluations' and curves' writes; a statement that changes nothing numbers nothing", async () => {
     const g = await grid(1);
     const [run] = await db().prisma.run.findMany({ where: { gridId: g.id }, select: { id: true } });
     const c = new pg.Client({ connectionString: db().rawUrl });
@@ -75,6 +75,12 @@ describeEachDatabase("live changes", (db, target) => {
       expect(s2).toBeGreaterThan(s1);
       await c.query(`UPDATE "Run" SET progress = 1 WHERE id = $1 AND false`, [run.id]);
       expect(await seqOf(c, run.id)).toBe(s2);
+      // A curve that grows (insert, then the same step again: ON CONFLICT … DO UPDATE) touches its run too.
+      await appendMetricPoints(db().prisma, run.id, [{ name: "loss", step: 1, value: 0.5 }]);
+      const s3 = await seqOf(c, run.id);
+      expect(s3).toBeGreaterThan(s2);
+      await appendMetricPoints(db().prisma, run.id, [{ name: "loss", step: 1, value: 0.4 }]);
+      expect(await seqOf(c, run.id)).toBeGreaterThan(s3);
     } finally {
       await c.end();
     }
