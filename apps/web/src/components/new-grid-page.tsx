@@ -5,6 +5,7 @@
  */
 import { REGIME_TRAITS, REGIMES } from "@lml/core/study";
 import { useMutation, useQuery } from "@tanstack/react-query";
+import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useEffect, useMemo, useState } from "react";
 import YAML from "yaml";
@@ -246,8 +247,8 @@ export function NewGridPage() {
               <span className="hint">
                 {form.realDir === PROXY ? (
                   <>
-                    <span className="tag">SIMULATED</span> not real photos; real datasets are listed on the <a href="/datasets">Datasets</a>{" "}
-                    page
+                    <span className="tag">SIMULATED</span> not real photos; real datasets are listed on the{" "}
+                    <Link href="/datasets">Datasets</Link> page
                   </>
                 ) : picked && !picked.splits.some((s) => s.split === "challenging") ? (
                   "no challenging split: the tables show that column as “no data”"
