@@ -7,7 +7,7 @@
  *   complete.ts     completeRun, failRun, markCanceled
  *   cancel.ts       cancelRun, cancelGrid, requeueRun
  *   checkpoints.ts  saveCheckpoint, loadCheckpoint
- *   workers.ts      registerWorker, heartbeatWorker, stopWorker
+ *   workers.ts      registerWorker, heartbeatWorker, stopWorker, liveWorkerCount
  *
  * Life of a run:
  *   QUEUED --claimNextRun--> RUNNING --completeRun--> SUCCEEDED

@@ -29,3 +29,11 @@ export async function stopWorker(prisma: Db, workerId: string): Promise<void> {
   await prisma.$executeRaw`
     UPDATE "Worker" SET "stoppedAt" = ${NOW}, "lastHeartbeat" = ${NOW}, "currentRunId" = NULL WHERE "id" = ${workerId}`;
 }
+
+/** Workers not stopped that heart-beat within the last `withinMs` (database clock). */
+export async function liveWorkerCount(prisma: Db, withinMs: number): Promise<number> {
+  const rows = await prisma.$queryRaw<Array<{ n: number }>>`
+    SELECT count(*)::int AS "n" FROM "Worker"
+    WHERE "stoppedAt" IS NULL AND "lastHeartbeat" > ${NOW} - ${Math.round(withinMs)}::int * interval '1 millisecond'`;
+  return rows[0]?.n ?? 0;
+}
