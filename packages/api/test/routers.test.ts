@@ -180,7 +180,10 @@ describeEachDatabase("api routers", (db) => {
       const page = await api().runs.list({ gridId, pageSize: 3, page: 2, sort: "seed", dir: "asc" });
       expect(page.total).toBe(4);
       expect(page.items).toHaveLength(1);
-      expect(b).toBeDefined();
+      // Curves of several runs in one query: one series per run, each with its own points.
+      const both = await api().runs.metrics({ ids: [a.id, b.id] });
+      expect(both.map((s) => s.runId).sort()).toEqual([a.id, b.id].sort());
+      for (const s of both) expect(s.points.map((p) => p.step)).toEqual([0, 1, 2]);
     });
 
     it("cancels and re-queues through the queue", async () => {
