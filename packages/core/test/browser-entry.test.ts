@@ -39,7 +39,12 @@ describe("@lml/core/browser", () => {
       "REGIMES",
       "RunConfigSchema",
       "assertModelConfig",
-    ])
-      expect((browser as Record<string, unknown>)[name]).toBe((main as Record<string, unknown>)[name]);
+    ]) {
+      // Defined first: undefined === undefined would pass for a name neither entry exports.
+      expect(typeof (browser as Record<string, unknown>)[name], name).not.toBe("undefined");
+      expect((browser as Record<string, unknown>)[name], name).toBe((main as Record<string, unknown>)[name]);
+    }
+    // And everything the browser entry exports is the main entry's very object.
+    for (const [name, value] of Object.entries(browser)) expect((main as Record<string, unknown>)[name], name).toBe(value);
   });
 });
