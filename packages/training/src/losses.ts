@@ -125,8 +125,8 @@ function centreTable(size: number, sigma: number): (u: number) => number {
  * cells sampled at the cell centres, each normalised over the grid, and each centred (`targetCentre`)
  * so that its expectation — what soft-argmax reads from a prediction equal to the target, i.e. the best
  * prediction under the cross-entropy alone — is the landmark itself wherever soft-argmax can reach it
- * (issue 14: centred on the point, the truncated Gaussian put it up to 0.54 cells inwards at 8×8). The coordinates
- * are read to the host for this (they are data, never differentiated).
+ * (issue 14: centred on the point, the truncated Gaussian put it up to 0.54 cells inwards at 8×8). The
+ * coordinates are read to the host for this (they are data, never differentiated).
  */
 export function gaussianTargetRows(coords: tf.Tensor3D, h: number, w = h, sigma = HEATMAP_SIGMA): tf.Tensor3D {
   const [b, n] = coords.shape;
