@@ -29,6 +29,15 @@ export type AppRouter = typeof appRouter;
 export const createCaller = createCallerFactory(appRouter);
 
 export { tokenFromHeaders, type Context } from "./trpc";
+export {
+  limitRequestBody,
+  MAX_REQUEST_BYTES,
+  MAX_SPEC_CHARS,
+  RATE_LIMITS,
+  RequestLimiter,
+  serverRequestLimiter,
+  SPEC_EXPANSION_BUDGET_MS,
+} from "./request-limits";
 export * from "./index-pure";
 export { previewSpec, type SpecPreview, type PreviewRun } from "./spec";
 export { loadStudyTables, type StudyTablesInput, type StudyTablesResult } from "./routers/evaluations";

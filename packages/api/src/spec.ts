@@ -6,6 +6,7 @@
 import { TRPCError } from "@trpc/server";
 import { checkDataPaths, datasetRoots, expandGrid, parseGridSpec, UsageError, type GridCell, type GridSpec } from "@lml/core";
 import * as db from "@lml/db";
+import { SPEC_EXPANSION_BUDGET_MS } from "./request-limits";
 
 export type PreviewRun = GridCell;
 export type SpecPreview = { ok: true; name: string; runs: GridCell[]; spec: GridSpec } | { ok: false; error: string };
@@ -18,7 +19,8 @@ export type SpecPreview = { ok: true; name: string; runs: GridCell[]; spec: Grid
 export function previewSpec(text: string, fileName: string): SpecPreview {
   try {
     const spec = parseGridSpec(text, fileName);
-    const runs = expandGrid(spec, fileName);
+    // Bounded: at most MAX_GRID_RUNS cells (core), and this long on the request thread.
+    const runs = expandGrid(spec, fileName, { budgetMs: SPEC_EXPANSION_BUDGET_MS });
     const roots = datasetRoots();
     runs.forEach((cell, i) => checkDataPaths(cell.config, roots, `${fileName}: cell ${i}`));
     return { ok: true, name: spec.name, runs, spec };

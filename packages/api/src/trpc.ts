@@ -5,6 +5,7 @@
 import { initTRPC, TRPCError } from "@trpc/server";
 import { timingSafeEqual } from "node:crypto";
 import { ZodError } from "zod";
+import type { RateLimitedProcedure, RequestLimiter } from "./request-limits";
 import { transformer } from "./transformer";
 import type { LandmarkScheme } from "@lml/core";
 import type { ChangeFeed, PrismaClient } from "@lml/db";
@@ -35,6 +36,8 @@ export interface Context {
   };
   /** What changed in the database, for the `live.changes` subscription (one feed per server process). */
   changes?: ChangeFeed;
+  /** Rate limits of the procedures that expand or compute (the server's `serverRequestLimiter`); none in-process. */
+  limiter?: RequestLimiter;
 }
 
 /** Reads the presented token from request headers. */
@@ -72,6 +75,19 @@ function sameToken(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** Whether the caller presented the token this server requires (false when none is configured). */
+function holdsToken(ctx: Context): boolean {
+  return !!ctx.requiredToken && !!ctx.token && sameToken(ctx.token, ctx.requiredToken);
+}
+
+/** A procedure that expands or computes: one request taken from its rate limit first (request-limits.ts). */
+export function rateLimited(procedure: RateLimitedProcedure) {
+  return t.middleware(({ ctx, next }) => {
+    ctx.limiter?.take(procedure, holdsToken(ctx) ? "token" : "public");
+    return next();
+  });
 }
 
 /** Mutations: refused without the right token whenever one is configured. */

@@ -3,7 +3,7 @@
  * the tRPC routers, and the face templates for the heatmaps.
  */
 import type { Context } from "@lml/api";
-import { tokenFromHeaders } from "@lml/api";
+import { serverRequestLimiter, tokenFromHeaders } from "@lml/api";
 import { IBUG68, type LandmarkScheme } from "@lml/core";
 import { connectDatabase, type Database } from "@lml/db";
 
@@ -60,6 +60,8 @@ export async function createContext(req: Request): Promise<Context> {
     prisma: db.prisma,
     token: tokenFromHeaders(req.headers),
     requiredToken: process.env.LML_TOKEN || null,
+    // Rate limits on the procedures that expand or compute (grids.preview, grids.submit; issue 16.3).
+    limiter: serverRequestLimiter,
     getScheme,
     datasetTools,
   };

@@ -2,7 +2,8 @@
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
 import { emptyStatusCounts, type PrismaClient } from "@lml/db";
-import { mutationProcedure, publicProcedure, router } from "../trpc";
+import { MAX_SPEC_CHARS } from "../request-limits";
+import { mutationProcedure, publicProcedure, rateLimited, router } from "../trpc";
 import { idInput, pageInput, RUN_STATUSES, summarise, type RunStatusName, type StatusCounts } from "./shared";
 import { previewSpec, queue } from "../spec";
 
@@ -34,7 +35,7 @@ export async function gridSummaries(prisma: PrismaClient, gridIds: string[], now
 
 const specInput = z
   .object({
-    text: z.string().min(1, "the spec is empty").max(200_000),
+    text: z.string().min(1, "the spec is empty").max(MAX_SPEC_CHARS, `the spec is longer than ${MAX_SPEC_CHARS} characters`),
     fileName: z.string().min(1).max(200).default("grid.yaml"),
   })
   .strict();
@@ -90,15 +91,21 @@ export const gridsRouter = router({
   }),
 
   /** Validates a YAML/JSON spec with the CLI's schema and lists the runs it expands to; never writes. */
-  preview: publicProcedure.input(specInput).query(({ input }) => previewSpec(input.text, input.fileName)),
+  preview: publicProcedure
+    .use(rateLimited("grids.preview"))
+    .input(specInput)
+    .query(({ input }) => previewSpec(input.text, input.fileName)),
 
   /** Queues the grid; a grid of the same name is refused unless `force` (as `lml grid submit --force`). */
-  submit: mutationProcedure.input(submitInput).mutation(async ({ ctx, input }) => {
-    const preview = previewSpec(input.text, input.fileName);
-    if (!preview.ok) throw new TRPCError({ code: "BAD_REQUEST", message: preview.error });
-    const grid = await queue.submitGrid(ctx.prisma, preview, input.text, input.force);
-    return { id: grid.id, name: grid.name, runs: grid.runs };
-  }),
+  submit: mutationProcedure
+    .use(rateLimited("grids.submit"))
+    .input(submitInput)
+    .mutation(async ({ ctx, input }) => {
+      const preview = previewSpec(input.text, input.fileName);
+      if (!preview.ok) throw new TRPCError({ code: "BAD_REQUEST", message: preview.error });
+      const grid = await queue.submitGrid(ctx.prisma, preview, input.text, input.force);
+      return { id: grid.id, name: grid.name, runs: grid.runs };
+    }),
 
   cancel: mutationProcedure.input(idInput).mutation(async ({ ctx, input }) => {
     const grid = await ctx.prisma.grid.findUnique({ where: { id: input.id }, select: { id: true } });

@@ -1,10 +1,13 @@
-import { appRouter } from "@lml/api";
+import { appRouter, limitRequestBody } from "@lml/api";
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { createContext } from "@/server/context";
 
 export const dynamic = "force-dynamic";
 
-function handler(req: Request) {
+async function handler(request: Request) {
+  // The fetch adapter reads any body whole: cap it first (413 naming the bound; issue 16.3).
+  const req = await limitRequestBody(request);
+  if (req instanceof Response) return req;
   return fetchRequestHandler({
     endpoint: "/api/trpc",
     req,
