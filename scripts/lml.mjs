@@ -1,12 +1,13 @@
-// `npm run -s lml -- …`: the command line (apps/cli), run from TypeScript source through tsx.
-import { spawnSync } from "node:child_process";
+// `npm run -s lml -- …`: the command line (apps/cli), run from TypeScript source in THIS process, so
+// that the pid npm starts (package.json `exec`s it) is the one that receives SIGTERM/SIGINT — `lml
+// work` then gives its run back and exits, with nothing left behind (issue 16.7).
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { ensureSetup, root } from "./ensure-setup.mjs";
 
 ensureSetup();
-const result = spawnSync(process.execPath, ["--import", "tsx", join(root, "apps", "cli", "src", "cli.ts"), ...process.argv.slice(2)], {
-  stdio: "inherit",
-  cwd: process.cwd(),
-  env: process.env,
-});
-process.exit(result.status ?? (result.signal ? 1 : 0));
+// What `node --import tsx` would do, done here so that no second node process is needed (imported only
+// now: on a fresh clone ensureSetup has just installed tsx).
+(await import("tsx/esm/api")).register();
+(await import("tsx/cjs/api")).register();
+await import(pathToFileURL(join(root, "apps", "cli", "src", "cli.ts")).href);

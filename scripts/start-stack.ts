@@ -1,16 +1,29 @@
 /**
  * The whole product on one machine: the database (embedded PGlite served on 127.0.0.1, or
- * DATABASE_URL), migrations, one trainer worker and the dashboard. Ctrl-C stops the worker first (it
- * checkpoints and releases its run), then the dashboard, then the database.
+ * DATABASE_URL), migrations, one trainer worker and the dashboard. `npm start` runs this module in its
+ * own process (scripts/start.mjs, `exec`'d by npm), so SIGTERM or SIGINT to the pid `npm start` gave
+ * reaches it: the worker stops first (it checkpoints and releases its run), then the dashboard, then
+ * the database; every child is started directly (node, never through npx or a shell, which would not
+ * pass the signal on), so none is left behind.
+ *
+ *   npm start [-- --insecure] [-- --no-build]
+ *
+ * `HOST` beyond loopback needs `LML_TOKEN` (see @lml/api's exposure.ts); `--insecure` starts it open
+ * anyway, with a warning. `--no-build` serves the existing dashboard build even when its sources are newer.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { checkDashboardExposure } from "@lml/api";
 import { defaultDataDir, migrate, probeDatabase, redactUrl, startEmbeddedServer, type EmbeddedServer } from "@lml/db";
 
 const root = join(import.meta.dirname, "..");
-const port = Number(process.env.PORT ?? 3000);
+const web = join(root, "apps/web");
 const log = (line: string) => process.stderr.write(`lml start: ${line}\n`);
+// Next's own command line, run with this node: `npx next` would put npm and a shell in between.
+const nextBin = createRequire(join(web, "package.json")).resolve("next/dist/bin/next");
 
 function newestMtime(dir: string): number {
   let newest = 0;
@@ -22,15 +35,11 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
-/** Builds the dashboard when there is no production build or its sources changed since. */
-function ensureWebBuild() {
-  const buildId = join(root, "apps/web/.next/BUILD_ID");
+/** Whether the dashboard needs `next build`: no production build, or its sources changed since. */
+function webBuildStale(): boolean {
+  const buildId = join(web, ".next/BUILD_ID");
   const sources = ["apps/web/src", "packages/api/src", "packages/core/src"].map((d) => join(root, d));
-  const stale = !existsSync(buildId) || Math.max(...sources.filter(existsSync).map(newestMtime)) > statSync(buildId).mtimeMs;
-  if (!stale) return;
-  log("building the dashboard (next build)…");
-  const r = spawnSync("npm", ["run", "-s", "-w", "@lml/web", "build"], { cwd: root, stdio: ["ignore", "inherit", "inherit"] });
-  if (r.status !== 0) throw new Error("the dashboard build failed (see above)");
+  return !existsSync(buildId) || Math.max(...sources.filter(existsSync).map(newestMtime)) > statSync(buildId).mtimeMs;
 }
 
 async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
@@ -47,68 +56,94 @@ async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
   throw new Error(`the dashboard did not answer on ${url} within ${timeoutMs / 1000}s`);
 }
 
-async function main() {
-  const children: ChildProcess[] = [];
-  let server: EmbeddedServer | undefined;
+/** The processes this stack started, and its one way of stopping them all. */
+class Stack {
+  private readonly children: ChildProcess[] = [];
+  server: EmbeddedServer | undefined;
+  stopping = false;
+
+  /** Starts `args` with this node; a child that exits unexpectedly stops everything. */
+  start(args: string[], cwd: string, env: NodeJS.ProcessEnv): ChildProcess {
+    const child = spawn(process.execPath, args, { cwd, stdio: ["ignore", "inherit", "inherit"], env });
+    this.children.push(child);
+    return child;
+  }
+
+  watch(child: ChildProcess, what: string): void {
+    child.on("exit", (code, signal) => {
+      if (this.stopping) return;
+      log(`${what} exited (${signal ?? code}); stopping everything`);
+      void this.stop(code || 1);
+    });
+  }
+
+  /** The newest child first (the worker before the dashboard), then the database; then exits. */
+  async stop(code: number): Promise<never> {
+    if (!this.stopping) {
+      this.stopping = true;
+      log("stopping…");
+      for (const child of [...this.children].reverse()) {
+        if (child.exitCode !== null || child.signalCode !== null) continue;
+        const exited = new Promise((r) => child.once("exit", r));
+        child.kill("SIGTERM");
+        await exited;
+      }
+      await this.server?.close();
+      process.exit(code);
+    }
+    return new Promise<never>(() => {});
+  }
+}
+
+async function main(stack: Stack): Promise<void> {
+  const { values: flags } = parseArgs({ options: { insecure: { type: "boolean" }, "no-build": { type: "boolean" } }, strict: true });
+  const port = Number(process.env.PORT ?? 3000);
+  const host = process.env.HOST?.trim() || "127.0.0.1";
+  // Before anything starts: an open dashboard on the network is refused, or announced.
+  for (const warning of checkDashboardExposure({ host, port, token: process.env.LML_TOKEN, insecure: flags.insecure }))
+    log(`\n\n  ${warning}\n`);
+
   let url = process.env.DATABASE_URL?.trim();
   if (url) {
     await probeDatabase(url); // one clear line (URL and reason) when it is unusable
   } else {
-    server = await startEmbeddedServer({ dataDir: defaultDataDir() });
-    url = server.url;
-    log(`embedded database (PGlite, ${server.dataDir}) on ${url}`);
+    stack.server = await startEmbeddedServer({ dataDir: defaultDataDir() });
+    url = stack.server.url;
+    log(`embedded database (PGlite, ${stack.server.dataDir}) on ${url}`);
   }
-  let stopping = false;
-  const stop = async (code: number) => {
-    if (stopping) return;
-    stopping = true;
-    log("stopping…");
-    for (const child of children.reverse()) {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill("SIGTERM");
-        await new Promise((r) => child.once("exit", r));
-      }
-    }
-    await server?.close();
-    process.exit(code);
-  };
-  process.on("SIGINT", () => void stop(0));
-  process.on("SIGTERM", () => void stop(0));
+  process.on("SIGINT", () => void stack.stop(0));
+  process.on("SIGTERM", () => void stack.stop(0));
 
   const result = await migrate(url, { log: (line) => log(line) });
   log(
     `database ${redactUrl(url)}: ${result.applied.length} migration(s) applied${result.appliedNow.length ? ` (${result.appliedNow.length} now)` : ""}`,
   );
-  ensureWebBuild();
+  if (webBuildStale()) {
+    if (flags["no-build"]) log("the dashboard's sources are newer than its build; serving the build anyway (--no-build)");
+    else {
+      log("building the dashboard (next build)…");
+      const build = stack.start([nextBin, "build"], web, process.env);
+      const code = await new Promise<number | null>((r) => build.once("exit", r));
+      if (stack.stopping) return;
+      if (code !== 0) throw new Error("the dashboard build failed (see above)");
+    }
+  }
 
   const env = { ...process.env, DATABASE_URL: url };
-  const web = spawn("npx", ["next", "start", "-H", process.env.HOST ?? "127.0.0.1", "-p", String(port)], {
-    cwd: join(root, "apps/web"),
-    stdio: ["ignore", "inherit", "inherit"],
-    env,
-  });
-  // The deployable worker app (the same worker loop as `lml work`).
-  const worker = spawn(process.execPath, ["--import", "tsx", join(root, "apps/trainer/src/main.ts")], {
-    cwd: root,
-    stdio: ["ignore", "inherit", "inherit"],
-    env,
-  });
-  // Web first in the list so that stop() (which goes in reverse) ends the worker before it.
-  children.push(web, worker);
-  for (const child of children) {
-    child.on("exit", (code) => {
-      if (!stopping) {
-        log(`a child process exited (${code}); stopping everything`);
-        void stop(code || 1);
-      }
-    });
-  }
-  const pageUrl = `http://127.0.0.1:${port}`;
-  await waitForHttp(`${pageUrl}/api/health`, 120_000);
+  stack.watch(stack.start([nextBin, "start", "-H", host, "-p", String(port)], web, env), "the dashboard");
+  // The deployable worker app (the same worker loop as `lml work`), started after the dashboard so
+  // that stop() ends it first.
+  stack.watch(stack.start(["--import", "tsx", join(root, "apps/trainer/src/main.ts")], root, env), "the worker");
+  const reachable = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host; // "every interface" includes loopback
+  const pageUrl = `http://${reachable.includes(":") ? `[${reachable}]` : reachable}:${port}`;
+  await waitForHttp(`${pageUrl}/api/health`, 180_000);
   log(`Landmark Lab is running at ${pageUrl}  (Ctrl-C stops it)`);
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`lml start: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
+const stack = new Stack();
+main(stack).catch((err: unknown) => {
+  const e = err as { exitCode?: number; code?: string; message?: string };
+  process.stderr.write(`lml start: ${e?.message ?? String(err)}\n`);
+  // Bad input (a UsageError, an unknown flag) exits 2; whatever was started is stopped either way.
+  void stack.stop(typeof e?.exitCode === "number" ? e.exitCode : e?.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" ? 2 : 1);
 });

@@ -1,14 +1,14 @@
-// `npm start`: install what is missing, then hand over to the TypeScript stack runner.
-import { spawn } from "node:child_process";
+// `npm start`: install what is missing, then run the stack runner (start-stack.ts) in THIS process, so
+// that the pid npm starts (package.json `exec`s it) is the one that receives SIGTERM/SIGINT and stops
+// everything it started (issue 16.7). Flags: `npm start -- --insecure | --no-build` (see start-stack.ts).
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { ensureSetup, root } from "./ensure-setup.mjs";
 
 ensureSetup();
-const child = spawn(process.execPath, ["--import", "tsx", join(root, "scripts", "start-stack.ts")], {
-  cwd: root,
-  stdio: "inherit",
-  env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1", TURBO_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1" },
-});
-// Ctrl-C reaches the whole process group; the stack runner does the orderly shutdown.
-for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => child.kill(sig));
-child.on("exit", (code, signal) => process.exit(code ?? (signal ? 0 : 1)));
+Object.assign(process.env, { NEXT_TELEMETRY_DISABLED: "1", TURBO_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1" });
+// What `node --import tsx` would do, done here so that no second node process is needed (imported only
+// now: on a fresh clone ensureSetup has just installed tsx).
+(await import("tsx/esm/api")).register();
+(await import("tsx/cjs/api")).register();
+await import(pathToFileURL(join(root, "scripts", "start-stack.ts")).href);

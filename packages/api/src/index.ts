@@ -29,6 +29,7 @@ export type AppRouter = typeof appRouter;
 export const createCaller = createCallerFactory(appRouter);
 
 export { tokenFromHeaders, type Context } from "./trpc";
+export { checkDashboardExposure, isLoopbackHost, MIN_EXPOSED_TOKEN_LENGTH, type ExposureInput } from "./exposure";
 export {
   limitRequestBody,
   MAX_REQUEST_BYTES,
