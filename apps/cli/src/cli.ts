@@ -7,6 +7,7 @@
  * ./commands/bench-<what>.ts.
  */
 import { Command, CommanderError } from "commander";
+import * as benchChaos from "./commands/bench-chaos";
 import * as benchQueue from "./commands/bench-queue";
 import * as benchSynth from "./commands/bench-synth";
 import * as benchTrain from "./commands/bench-train";
@@ -22,7 +23,7 @@ import * as work from "./commands/work";
 
 /** In the order `lml --help` lists them. */
 const COMMANDS = [train, work, grid, evalCommand, predict, datasets, synth, report];
-const BENCHES = [benchSynth, benchTrain, benchQueue, benchWeb];
+const BENCHES = [benchSynth, benchTrain, benchQueue, benchChaos, benchWeb];
 
 async function main() {
   const program = new Command("lml").description("Landmark Lab: dense facial landmarks trained on synthetic faces").showHelpAfterError();

@@ -6,6 +6,7 @@
 import { execFile } from "node:child_process";
 import { UsageError } from "@lml/core";
 import { connectDatabase, DatabaseUrlError, type Database } from "@lml/db";
+import type { TrainFunction } from "../hooks";
 import { createLogger, defaultWorkerId, runWorker } from "./loop";
 
 /**
@@ -37,6 +38,10 @@ export interface WorkerProcessOptions {
   idleExit: boolean;
   leaseSeconds: number;
   workerId?: string;
+  /** The training function; default the real `train` (tfjs, loaded only then). `lml bench chaos` passes the step trainer. */
+  train?: TrainFunction;
+  /** Heartbeat period; default min(5 s, lease / 4). */
+  heartbeatMs?: number;
 }
 
 /** Checks the flags; a bad value is a UsageError naming the flag (exit 2). */
@@ -83,12 +88,13 @@ export async function runWorkerProcess(opts: WorkerProcessOptions): Promise<void
   process.on("SIGINT", onSignal);
 
   // The engine (tfjs) loads only now: the flags and the database are checked first.
-  const { train } = await import("../train");
+  const train = opts.train ?? (await import("../train")).train;
   const summary = await runWorker({
     prisma: db.prisma,
     train,
     workerId: opts.workerId ?? defaultWorkerId(),
     leaseMs: opts.leaseSeconds * 1000,
+    heartbeatMs: opts.heartbeatMs,
     maxRuns: opts.maxRuns,
     idleExit: opts.idleExit,
     checkpointDir: process.env.LML_CHECKPOINT_DIR || undefined,
