@@ -245,8 +245,8 @@ function firstShapes(shapes: Float32Array, points: number, n: number): Float32Ar
 
 /**
  * Every protocol that applies to the model:
- * dense models (every regime but supervised-real, whatever the scheme's size): synthetic-test/dense, real/nearest-subset, real/test-time-mlp, and with a
- * label-transfer head also real/direct; 68-point models: synthetic-test/direct (against the synthetic
+ * dense models (every regime but supervised-real, whatever the scheme's size): synthetic-test/dense,
+ * real/nearest-subset, real/test-time-mlp, and with a label-transfer head also real/direct; 68-point models: synthetic-test/direct (against the synthetic
  * faces' iBug-compatible points), real/direct, real/nearest-subset (the identity mapping, so the
  * supervised model has a row in the nearest-subset table as in the study) and real/test-time-mlp.
  *
