@@ -195,7 +195,16 @@ test("submit a grid, run it, read the results, the heatmap and the export", asyn
   expect(checked).toBeGreaterThanOrEqual(6);
   await shot(page, "03-grid-results");
 
-  // CSV export: the same numbers.
+  // Reference rows (the study's published tables) sit below the runs, apart, and can be hidden.
+  const refs = page.getByTestId("results-nearest-subset").locator("tr[data-reference]");
+  await expect(refs.first()).toBeVisible();
+  await expect(
+    page.getByTestId("results-nearest-subset").locator('tr[data-reference="published:table1:synthetic-only"] td.refcell').nth(1),
+  ).toHaveText("8.438");
+  await page.getByTestId("toggle-references").uncheck();
+  await expect(refs).toHaveCount(0);
+
+  // CSV export: the same numbers (what the page shows: without the hidden reference rows).
   const download = page.waitForEvent("download");
   await page.getByTestId("export-csv").click();
   const file = await (await download).path();

@@ -2,27 +2,16 @@
  * The e2e harness (see run.mjs): database → build if stale → next start → Playwright → teardown.
  * Also used by `lml bench web` through `startDashboard`.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
-import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { migrate, startEmbeddedServer } from "@lml/db";
+import { startDashboard, type Dashboard } from "./dashboard-process";
 
 const web = join(dirname(fileURLToPath(import.meta.url)), "..");
 const root = join(web, "..", "..");
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function newest(path: string): number {
   if (!existsSync(path)) return 0;
@@ -62,50 +51,7 @@ export function ensureChromium(): void {
   if (!existsSync(CHROMIUM)) throw new Error(`chromium not found at ${CHROMIUM} (apt-get install -y chromium)`);
 }
 
-export interface Dashboard {
-  url: string;
-  stop(): Promise<void>;
-}
-
-/** `next start` on a free port against `databaseUrl`; resolves once /api/health answers 200. */
-export async function startDashboard(databaseUrl: string, env: Record<string, string> = {}): Promise<Dashboard> {
-  const port = await freePort();
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [join(root, "node_modules", "next", "dist", "bin", "next"), "start", "-H", "127.0.0.1", "-p", String(port)],
-    {
-      cwd: web,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, ...env, DATABASE_URL: databaseUrl, NEXT_TELEMETRY_DISABLED: "1", PORT: String(port) },
-    },
-  );
-  let log = "";
-  child.stdout!.on("data", (d) => (log += d));
-  child.stderr!.on("data", (d) => (log += d));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`next start exited (${child.exitCode}):\n${log}`);
-    try {
-      const r = await fetch(`${url}/api/health`);
-      if (r.status === 200) break;
-      if (Date.now() > deadline) throw new Error(`health: ${r.status} ${await r.text()}`);
-    } catch (err) {
-      if (Date.now() > deadline) throw new Error(`dashboard did not come up: ${String(err)}\n${log}`);
-    }
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  return {
-    url,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once("exit", () => resolve());
-        child.kill("SIGTERM");
-        setTimeout(() => child.kill("SIGKILL"), 5000).unref();
-      }),
-  };
-}
+export { startDashboard, type Dashboard } from "./dashboard-process";
 
 /** A fresh migrated database: E2E_DATABASE_URL as given (migrated), else in-memory PGlite. */
 export async function startDatabase(): Promise<{ url: string; close(): Promise<void> }> {

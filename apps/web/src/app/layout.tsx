@@ -1,5 +1,6 @@
 import type { Metadata } from "next";
 import type { ReactNode } from "react";
+import { LiveUpdates } from "@/components/live";
 import { Nav } from "@/components/nav";
 import { Providers } from "@/trpc/client";
 import "./globals.css";
@@ -14,10 +15,12 @@ export default function RootLayout({ children }: { children: ReactNode }) {
     <html lang="en">
       <body>
         <Providers>
-          <div className="shell">
-            <Nav />
-            <main className="main">{children}</main>
-          </div>
+          <LiveUpdates>
+            <div className="shell">
+              <Nav />
+              <main className="main">{children}</main>
+            </div>
+          </LiveUpdates>
         </Providers>
       </body>
     </html>

@@ -33,11 +33,12 @@ function panelsOf(names: string[], runs: number, norm: string) {
   return [...panels.entries()].sort(([a], [b]) => rank(a) - rank(b) || a.localeCompare(b));
 }
 
-/** Curves of `runIds`; polls while `live`. */
-export function MetricCharts({ runIds, labels, live }: { runIds: string[]; labels: Record<string, string>; live?: boolean }) {
+/** Curves of `runIds` (they follow the runs through live updates). */
+export function MetricCharts({ runIds, labels }: { runIds: string[]; labels: Record<string, string> }) {
   const trpc = useTRPC();
   const [norm, setNorm] = useState<string>(DEFAULT_NORM);
-  const q = useQuery({ ...trpc.runs.metrics.queryOptions({ ids: runIds, maxPoints: 600 }), refetchInterval: live ? 3000 : false });
+  // Appending points touches their run, so live updates refetch the curves as they grow.
+  const q = useQuery(trpc.runs.metrics.queryOptions({ ids: runIds, maxPoints: 600 }));
   if (q.isPending)
     return (
       <div className="card">

@@ -1,5 +1,5 @@
 "use client";
-/** `/grids/[id]`: the study tables of one grid, its runs and its spec. */
+/** `/grids/[id]`: the study tables of one grid, its runs and its spec; live updates refetch what changed. */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useState } from "react";
@@ -16,10 +16,7 @@ export function GridPage({ id }: { id: string }) {
   const trpc = useTRPC();
   const qc = useQueryClient();
   const [tab, setTab] = useState<Tab>("results");
-  const grid = useQuery({
-    ...trpc.grids.get.queryOptions({ id }),
-    refetchInterval: (q) => (q.state.data && ACTIVE_STATUSES.some((s) => q.state.data!.counts[s] > 0) ? 2000 : false),
-  });
+  const grid = useQuery(trpc.grids.get.queryOptions({ id }));
   const invalidate = () => qc.invalidateQueries();
   const cancel = useMutation(trpc.grids.cancel.mutationOptions({ onSuccess: invalidate }));
   const requeue = useMutation(trpc.grids.requeueFailed.mutationOptions({ onSuccess: invalidate }));
@@ -90,8 +87,8 @@ export function GridPage({ id }: { id: string }) {
           </button>
         ))}
       </div>
-      {tab === "results" && <ResultsPanel gridId={id} live={active} />}
-      {tab === "runs" && <RunsTable gridId={id} live={active} />}
+      {tab === "results" && <ResultsPanel gridId={id} live={active} regimes={g.regimes} />}
+      {tab === "runs" && <RunsTable gridId={id} />}
       {tab === "spec" && (
         <div className="card">
           <h2>Spec as submitted</h2>

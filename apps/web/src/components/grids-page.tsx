@@ -13,11 +13,8 @@ export function GridsPage() {
   const qc = useQueryClient();
   const [page, setPage] = useState(1);
   const [search, setSearch] = useState("");
-  const list = useQuery({
-    ...trpc.grids.list.queryOptions({ page, pageSize: 20, search: search || undefined }),
-    // Live while anything is queued or running; a slow heartbeat otherwise.
-    refetchInterval: (q) => (q.state.data?.items.some((g) => ACTIVE_STATUSES.some((s) => g.counts[s] > 0)) ? 2000 : 10000),
-  });
+  // Live updates (server-sent events) refetch it when runs or grids change.
+  const list = useQuery(trpc.grids.list.queryOptions({ page, pageSize: 20, search: search || undefined }));
   const invalidate = () => qc.invalidateQueries({ queryKey: trpc.grids.list.queryKey() });
   const cancel = useMutation(trpc.grids.cancel.mutationOptions({ onSuccess: invalidate }));
   const requeue = useMutation(trpc.grids.requeueFailed.mutationOptions({ onSuccess: invalidate }));

@@ -1,6 +1,7 @@
 "use client";
 import Link from "next/link";
 import { usePathname } from "next/navigation";
+import { LiveBadge } from "./live";
 import { TokenField } from "./token-field";
 
 const LINKS = [
@@ -43,6 +44,7 @@ export function Nav() {
           ))}
         </nav>
         <div className="sidebar-foot">
+          <LiveBadge />
           <TokenField />
         </div>
       </div>

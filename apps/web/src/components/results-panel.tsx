@@ -1,36 +1,96 @@
 "use client";
-/** The study tables of a grid with their switches (norm, metric, group, filter) and exports. */
+/**
+ * The study tables of a grid with their switches (norm, metric, group, filter, reference rows) and
+ * exports. The tables' outline shows at once; the numbers stream in (the page's server component
+ * starts the default query, whose answer arrives in the same response) and update when runs change.
+ */
 import type { ExportFormat, Metric, Norm } from "@lml/api/tables";
-import { DEFAULT_NORM, EVAL_NORMS, NORM_KINDS } from "@lml/core/study";
-import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { useState } from "react";
+import { PROTOCOL_LABELS, REGIME_LABELS, TABLE_PROTOCOLS, TEST_SET_LABELS, TEST_SETS } from "@lml/api/format";
+import { EVAL_NORMS, NORM_KINDS } from "@lml/core/study";
+import { useQuery, useQueryClient, useSuspenseQuery } from "@tanstack/react-query";
+import { Component, Suspense, useDeferredValue, useMemo, useState, type ReactNode } from "react";
 import { useTRPC } from "@/trpc/client";
-import { ResultsTable } from "./results-table";
-import { Empty, ErrorBox, Loading } from "./ui";
+import { DEFAULT_RESULTS_VIEW, resultsInput } from "./results-input";
+import { ResultsShell, ResultsTable } from "./results-table";
+import { Empty, ErrorBox } from "./ui";
 
 type Base = "nme" | "auc" | "fr";
+type Input = ReturnType<typeof resultsInput>;
 
-export function ResultsPanel({ gridId, live }: { gridId: string; live: boolean }) {
+const SHELL_PROTOCOLS = TABLE_PROTOCOLS.map((protocol) => ({ protocol, title: PROTOCOL_LABELS[protocol] ?? protocol }));
+const SHELL_COLUMNS = TEST_SETS.map((testSet) => ({ testSet, label: TEST_SET_LABELS[testSet] ?? testSet }));
+
+/** Shows a failed query's error with a retry instead of the tables (React needs a class for this). */
+class ResultsErrorBoundary extends Component<{ children: ReactNode; onRetry: () => void }, { error: unknown }> {
+  state = { error: null as unknown };
+  static getDerivedStateFromError(error: unknown) {
+    return { error };
+  }
+  render() {
+    if (this.state.error == null) return this.props.children;
+    return (
+      <div className="stack">
+        <ErrorBox error={this.state.error} what="the results" />
+        <div>
+          <button
+            className="btn sm"
+            onClick={() => {
+              this.props.onRetry();
+              this.setState({ error: null });
+            }}
+          >
+            Try again
+          </button>
+        </div>
+      </div>
+    );
+  }
+}
+
+function Tables({ input, live, showReferences }: { input: Input; live: boolean; showReferences: boolean }) {
+  const trpc = useTRPC();
+  const { data } = useSuspenseQuery(trpc.evaluations.studyTables.queryOptions(input));
+  if (data.evaluationCount === 0)
+    return (
+      <div className="card">
+        <Empty title="No results yet" icon="chart">
+          {live
+            ? "Runs are still training; tables fill in as runs succeed and write evaluations."
+            : `No succeeded run of this grid has ${input.norm} evaluations.`}
+        </Empty>
+      </div>
+    );
+  return (
+    <>
+      {data.referenceError && <ErrorBox error={new Error(data.referenceError)} what="the peer reference rows" />}
+      {data.tables.map((t) => (
+        <ResultsTable key={t.protocol} table={t} showReferences={showReferences} />
+      ))}
+    </>
+  );
+}
+
+export function ResultsPanel({ gridId, live, regimes }: { gridId: string; live: boolean; regimes: string[] }) {
   const trpc = useTRPC();
   const qc = useQueryClient();
-  const [norm, setNorm] = useState<Norm>(DEFAULT_NORM);
+  const [norm, setNorm] = useState<Norm>(DEFAULT_RESULTS_VIEW.norm);
   const [base, setBase] = useState<Base>("nme");
   const [threshold, setThreshold] = useState<8 | 10>(8);
   const [groupBy, setGroupBy] = useState<string[]>([]);
   const [filter, setFilter] = useState<Record<string, string>>({});
+  const [showReferences, setShowReferences] = useState(true);
   const [exportError, setExportError] = useState<unknown>(null);
   const metric = (base === "nme" ? "nme" : `${base}${threshold}`) as Metric;
-  const input = { gridId, norm, metric, groupBy, filter };
-  const q = useQuery({
-    ...trpc.evaluations.studyTables.queryOptions(input),
-    placeholderData: (prev) => prev,
-    refetchInterval: live ? 5000 : false,
-  });
+  const input = useMemo(() => resultsInput(gridId, { norm, metric, groupBy, filter }), [gridId, norm, metric, groupBy, filter]);
+  // A changed switch keeps the current tables on screen until the new ones are in.
+  const shown = useDeferredValue(input);
+  const q = useQuery(trpc.evaluations.studyTables.queryOptions(shown));
 
   async function download(format: ExportFormat) {
     setExportError(null);
     try {
-      const file = await qc.fetchQuery(trpc.evaluations.export.queryOptions({ format, table: input }));
+      const table = { ...input, reference: showReferences };
+      const file = await qc.fetchQuery(trpc.evaluations.export.queryOptions({ format, table }));
       const url = URL.createObjectURL(new Blob([file.content], { type: file.mime }));
       const a = document.createElement("a");
       a.href = url;
@@ -46,6 +106,7 @@ export function ResultsPanel({ gridId, live }: { gridId: string; live: boolean }
 
   const params = q.data?.params ?? [];
   const norms: readonly Norm[] = q.data?.norms.length ? NORM_KINDS.filter((n) => q.data!.norms.includes(n)) : EVAL_NORMS;
+  const updating = q.isFetching || shown !== input;
   return (
     <div className="stack">
       <div className="card flush">
@@ -125,6 +186,18 @@ export function ResultsPanel({ gridId, live }: { gridId: string; live: boolean }
                 ))}
             </select>
           </div>
+          <div className="group">
+            <span>Reference rows</span>
+            <label className="row small" style={{ gap: 4 }}>
+              <input
+                type="checkbox"
+                checked={showReferences}
+                onChange={(e) => setShowReferences(e.target.checked)}
+                data-testid="toggle-references"
+              />
+              published &amp; peers
+            </label>
+          </div>
           <div className="grow" />
           <div className="group">
             <span>Export</span>
@@ -168,30 +241,22 @@ export function ResultsPanel({ gridId, live }: { gridId: string; live: boolean }
           </div>
         )}
         {q.data && (
-          <div className="small muted" style={{ padding: "8px 16px" }}>
-            {q.data.runCount} succeeded run{q.data.runCount === 1 ? "" : "s"} · {q.data.evaluationCount} evaluations under {norm}
-            {q.isFetching && " · updating…"}
+          <div className="small muted" style={{ padding: "8px 16px" }} data-testid="results-summary">
+            {q.data.runCount} succeeded run{q.data.runCount === 1 ? "" : "s"} · {q.data.evaluationCount} evaluations under {shown.norm}
+            {updating && " · updating…"}
           </div>
         )}
       </div>
       {exportError != null && <ErrorBox error={exportError} what="the export" />}
-      {q.isPending ? (
-        <div className="card">
-          <Loading rows={6} />
-        </div>
-      ) : q.isError ? (
-        <ErrorBox error={q.error} what="the results" />
-      ) : q.data.evaluationCount === 0 ? (
-        <div className="card">
-          <Empty title="No results yet" icon="chart">
-            {live
-              ? "Runs are still training; tables fill in as runs succeed and write evaluations."
-              : `No succeeded run of this grid has ${norm} evaluations.`}
-          </Empty>
-        </div>
-      ) : (
-        q.data.tables.map((t) => <ResultsTable key={t.protocol} table={t} />)
-      )}
+      <ResultsErrorBoundary onRetry={() => void qc.resetQueries({ queryKey: trpc.evaluations.studyTables.queryKey(shown) })}>
+        <Suspense
+          fallback={
+            <ResultsShell regimes={regimes.map((r) => REGIME_LABELS[r] ?? r)} protocols={SHELL_PROTOCOLS} columns={SHELL_COLUMNS} />
+          }
+        >
+          <Tables input={shown} live={live} showReferences={showReferences} />
+        </Suspense>
+      </ResultsErrorBoundary>
     </div>
   );
 }

@@ -1,5 +1,8 @@
 "use client";
-/** One study table (one protocol): sortable, best per column in bold, † where not significant. */
+/**
+ * One study table (one protocol): sortable, best per column in bold, † where not significant; reference
+ * rows (published numbers, peers) apart below the runs. `ResultsShell` is its outline before the numbers.
+ */
 import type { StudyCell, StudyRow, StudyTable } from "@lml/api/format";
 import { formatNumber, METRIC_LABELS } from "@lml/api/format";
 import {
@@ -47,7 +50,36 @@ function Cell({ c, table }: { c: StudyCell | null; table: StudyTable }) {
   );
 }
 
-export function ResultsTable({ table }: { table: StudyTable }) {
+/** Reference rows (published, peers) under the runs' rows: italic, tagged, unranked, never bold. */
+function ReferenceRows({ table }: { table: StudyTable }) {
+  const refs = table.references ?? [];
+  if (refs.length === 0) return null;
+  return (
+    <>
+      <tr className="ref-head">
+        <td colSpan={table.columns.length + 1}>References — not runs of this project: not ranked, not marked best, not tested</td>
+      </tr>
+      {refs.map((r) => (
+        <tr key={r.key} className={`ref ${r.kind}`} data-reference={r.key} data-kind={r.kind}>
+          <td className="model" title={`${r.source}${r.note ? ` — ${r.note}` : ""}`}>
+            <span className={`ref-tag ${r.kind}`}>{r.kind}</span> {r.label}
+            {r.note && <span className="fb"> *</span>}
+          </td>
+          {table.columns.map((c) => {
+            const v = r.cells[c.testSet] ?? null;
+            return (
+              <td key={c.testSet} className="refcell" data-testset={c.testSet}>
+                {v === null ? <span className="muted">–</span> : formatNumber(v)}
+              </td>
+            );
+          })}
+        </tr>
+      ))}
+    </>
+  );
+}
+
+export function ResultsTable({ table, showReferences = true }: { table: StudyTable; showReferences?: boolean }) {
   const [sorting, setSorting] = useState<SortingState>([]);
   const columns = useMemo(
     () => [
@@ -122,6 +154,7 @@ export function ResultsTable({ table }: { table: StudyTable }) {
                 })}
               </tr>
             ))}
+            {showReferences && <ReferenceRows table={table} />}
           </tbody>
         </table>
       )}
@@ -131,5 +164,56 @@ export function ResultsTable({ table }: { table: StudyTable }) {
         taken from the dense/direct evaluation.
       </div>
     </div>
+  );
+}
+
+/** The tables' outline before the numbers arrive: titles, columns and the grid's regimes, cells pending. */
+export function ResultsShell({
+  regimes,
+  protocols,
+  columns,
+}: {
+  regimes: string[];
+  protocols: { protocol: string; title: string }[];
+  columns: { testSet: string; label: string }[];
+}) {
+  return (
+    <>
+      {protocols.map((p) => (
+        <div key={p.protocol} className="card flush" data-testid={`results-shell-${p.protocol}`} aria-busy="true">
+          <div className="card-head">
+            <div>
+              <h2>{p.title}</h2>
+              <div className="small muted">loading the numbers…</div>
+            </div>
+            <span className="tag">{p.protocol}</span>
+          </div>
+          <table className="data results">
+            <thead>
+              <tr>
+                <th>Model</th>
+                {columns.map((c) => (
+                  <th key={c.testSet} className="col">
+                    {c.label}
+                  </th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {(regimes.length ? regimes : ["…"]).map((r) => (
+                <tr key={r}>
+                  <td className="model">{r}</td>
+                  {columns.map((c) => (
+                    <td key={c.testSet} className="pending-cell">
+                      <div className="skeleton" style={{ width: 96, margin: "0 auto" }} />
+                    </td>
+                  ))}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ))}
+    </>
   );
 }

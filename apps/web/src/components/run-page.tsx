@@ -13,10 +13,8 @@ import { Empty, ErrorBox, Loading, StatusBadge } from "./ui";
 export function RunPage({ id }: { id: string }) {
   const trpc = useTRPC();
   const qc = useQueryClient();
-  const run = useQuery({
-    ...trpc.runs.get.queryOptions({ id }),
-    refetchInterval: (q) => (q.state.data && isActiveStatus(q.state.data.status) ? 2000 : false),
-  });
+  // Live updates (server-sent events) refetch it, and its curves, when the run changes.
+  const run = useQuery(trpc.runs.get.queryOptions({ id }));
   const [norm, setNorm] = useState<string | null>(null);
   const invalidate = () => qc.invalidateQueries();
   const cancel = useMutation(trpc.runs.cancel.mutationOptions({ onSuccess: invalidate }));
@@ -139,7 +137,7 @@ export function RunPage({ id }: { id: string }) {
 
       <section className="stack">
         <h2>Training curves</h2>
-        <MetricCharts runIds={[id]} labels={{ [id]: r.name }} live={live} />
+        <MetricCharts runIds={[id]} labels={{ [id]: r.name }} />
       </section>
 
       <section className="stack">

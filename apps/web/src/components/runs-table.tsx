@@ -1,56 +1,97 @@
 "use client";
-/** Paginated runs (of a grid or all), with status filter, config columns and a pick-to-compare. */
+/**
+ * Runs (of a grid or all) with status filter, sorting, config columns and a pick-to-compare. A long
+ * list is virtualised (TanStack Virtual): only the rows in view are in the page, fetched a window of
+ * PAGE rows at a time as they scroll into view; live updates refetch the windows shown.
+ */
 import { differingParams, flattenConfig } from "@lml/api/format";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { keepPreviousData, useMutation, useQueries, useQueryClient } from "@tanstack/react-query";
+import { useVirtualizer } from "@tanstack/react-virtual";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
-import { useMemo, useState } from "react";
-import { useTRPC } from "@/trpc/client";
+import { useMemo, useRef, useState } from "react";
+import { useTRPC, type Outputs } from "@/trpc/client";
 import { duration, shortId, when } from "./format";
 import { isActiveStatus, isRequeueableStatus, RUN_STATUSES, type RunStatusName } from "@lml/core/study";
-import { Empty, ErrorBox, Loading, Pager, StatusBadge } from "./ui";
+import { Empty, ErrorBox, Loading, StatusBadge } from "./ui";
 
-const PAGE = 25;
+/** Rows per request (the API's largest page is 200). */
+const PAGE = 100;
+const ROW_HEIGHT = 49;
 type SortField = "createdAt" | "name" | "status" | "regime" | "seed" | "progress";
+type RunItem = Outputs["runs"]["list"]["items"][number];
 
-export function RunsTable({ gridId, live }: { gridId?: string; live?: boolean }) {
+export function RunsTable({ gridId }: { gridId?: string }) {
   const trpc = useTRPC();
   const qc = useQueryClient();
   const router = useRouter();
-  const [page, setPage] = useState(1);
+  const scrollRef = useRef<HTMLDivElement>(null);
   const [status, setStatus] = useState<RunStatusName[]>([]);
   const [sort, setSort] = useState<{ field: SortField; dir: "asc" | "desc" }>({ field: "createdAt", dir: gridId ? "asc" : "desc" });
   const [params, setParams] = useState<"differing" | "all" | "none">("differing");
   const [picked, setPicked] = useState<string[]>([]);
-  const q = useQuery({
-    ...trpc.runs.list.queryOptions({
-      gridId,
-      page,
-      pageSize: PAGE,
-      status: status.length ? status : undefined,
-      sort: sort.field,
-      dir: sort.dir,
-    }),
-    placeholderData: (prev) => prev,
-    refetchInterval: (query) => (live || query.state.data?.items.some((r) => isActiveStatus(r.status)) ? 2000 : false),
+  const [pagesInView, setPagesInView] = useState<number[]>([0]);
+  const listInput = (page: number) => ({
+    gridId,
+    page: page + 1,
+    pageSize: PAGE,
+    status: status.length ? status : undefined,
+    sort: sort.field,
+    dir: sort.dir,
+  });
+  // The first window always (it carries the total), then whichever windows the visible rows fall in.
+  const pages = useQueries({
+    queries: [...new Set([0, ...pagesInView])].map((page) => ({
+      ...trpc.runs.list.queryOptions(listInput(page)),
+      placeholderData: page === 0 ? keepPreviousData : undefined,
+    })),
+  });
+  const first = pages[0];
+  const total = first.data?.total ?? 0;
+  const rows = useMemo(() => {
+    const byIndex = new Map<number, RunItem>();
+    for (const p of pages) p.data?.items.forEach((r, i) => byIndex.set((p.data!.page - 1) * PAGE + i, r));
+    return byIndex;
+  }, [pages]);
+
+  const virtualizer = useVirtualizer({
+    count: total,
+    getScrollElement: () => scrollRef.current,
+    estimateSize: () => ROW_HEIGHT,
+    overscan: 12,
+    onChange: (v) => {
+      const wanted = [...new Set(v.getVirtualItems().map((item) => Math.floor(item.index / PAGE)))].sort((a, b) => a - b);
+      setPagesInView((was) => (was.join() === wanted.join() ? was : wanted));
+    },
   });
   const invalidate = () => qc.invalidateQueries();
   const cancel = useMutation(trpc.runs.cancel.mutationOptions({ onSuccess: invalidate }));
   const requeue = useMutation(trpc.runs.requeue.mutationOptions({ onSuccess: invalidate }));
 
-  const items = useMemo(() => q.data?.items ?? [], [q.data]);
+  // Config columns from the rows fetched so far (the first window at least), so they do not jump.
+  const loaded = useMemo(() => [...rows.values()], [rows]);
   const columns = useMemo(() => {
-    if (params === "none" || items.length === 0) return [] as string[];
-    if (params === "all") return Object.keys(flattenConfig(items[0].config)).filter((p) => p !== "regime" && p !== "seed");
-    return differingParams(items.map((r) => r.config))
+    if (params === "none" || loaded.length === 0) return [] as string[];
+    if (params === "all") return Object.keys(flattenConfig(loaded[0].config)).filter((p) => p !== "regime" && p !== "seed");
+    return differingParams(loaded.map((r) => r.config))
       .map((p) => p.path)
       .filter((p) => p !== "regime" && p !== "seed");
-  }, [items, params]);
+  }, [loaded, params]);
+  const restart = () => {
+    setPagesInView([0]);
+    scrollRef.current?.scrollTo({ top: 0 });
+  };
 
   function header(field: SortField, label: string) {
     const on = sort.field === field;
     return (
-      <th className="sortable" onClick={() => setSort({ field, dir: on && sort.dir === "asc" ? "desc" : "asc" })}>
+      <th
+        className="sortable"
+        onClick={() => {
+          restart();
+          setSort({ field, dir: on && sort.dir === "asc" ? "desc" : "asc" });
+        }}
+      >
         {label} <span className="muted">{on ? (sort.dir === "asc" ? "▲" : "▼") : ""}</span>
       </th>
     );
@@ -67,7 +108,7 @@ export function RunsTable({ gridId, live }: { gridId?: string; live?: boolean })
                 key={s}
                 className={status.includes(s) ? "on" : ""}
                 onClick={() => {
-                  setPage(1);
+                  restart();
                   setStatus((x) => (x.includes(s) ? x.filter((y) => y !== s) : [...x, s]));
                 }}
               >
@@ -96,19 +137,19 @@ export function RunsTable({ gridId, live }: { gridId?: string; live?: boolean })
           <ErrorBox error={cancel.error ?? requeue.error} what="the change" />
         </div>
       )}
-      {q.isPending ? (
+      {first.isPending ? (
         <Loading rows={6} />
-      ) : q.isError ? (
+      ) : first.isError ? (
         <div className="card-body">
-          <ErrorBox error={q.error} what="runs" />
+          <ErrorBox error={first.error} what="runs" />
         </div>
-      ) : items.length === 0 ? (
+      ) : total === 0 ? (
         <Empty title={status.length ? "No run with that status" : "No runs"}>
           {status.length ? "Clear the status filter." : "Submit a grid to queue runs."}
         </Empty>
       ) : (
-        <div style={{ overflowX: "auto" }}>
-          <table className="data" data-testid="runs-table">
+        <div ref={scrollRef} className="runs-scroll" data-testid="runs-scroll">
+          <table className="data" data-testid="runs-table" data-total={total}>
             <thead>
               <tr>
                 <th style={{ width: 28 }} />
@@ -128,11 +169,21 @@ export function RunsTable({ gridId, live }: { gridId?: string; live?: boolean })
               </tr>
             </thead>
             <tbody>
-              {items.map((r) => {
+              {virtualizer.getVirtualItems()[0]?.start > 0 && <tr aria-hidden style={{ height: virtualizer.getVirtualItems()[0].start }} />}
+              {virtualizer.getVirtualItems().map((item) => {
+                const r = rows.get(item.index);
+                if (!r)
+                  return (
+                    <tr key={item.key} data-index={item.index} ref={virtualizer.measureElement} className="pending-row">
+                      <td colSpan={columns.length + 9}>
+                        <div className="skeleton" style={{ width: "40%" }} />
+                      </td>
+                    </tr>
+                  );
                 const flat = flattenConfig(r.config);
                 const end = r.finishedAt ?? (r.startedAt ? new Date() : null);
                 return (
-                  <tr key={r.id} data-run={r.id}>
+                  <tr key={item.key} data-index={item.index} ref={virtualizer.measureElement} data-run={r.id}>
                     <td>
                       <input
                         type="checkbox"
@@ -194,11 +245,22 @@ export function RunsTable({ gridId, live }: { gridId?: string; live?: boolean })
                   </tr>
                 );
               })}
+              {(() => {
+                const items = virtualizer.getVirtualItems();
+                const rest = items.length ? virtualizer.getTotalSize() - items[items.length - 1].end : 0;
+                return rest > 0 ? <tr aria-hidden style={{ height: rest }} /> : null;
+              })()}
             </tbody>
           </table>
         </div>
       )}
-      {q.data && q.data.total > 0 && <Pager page={page} pageSize={PAGE} total={q.data.total} onPage={setPage} />}
+      {total > 0 && (
+        <div className="pager">
+          <span className="num" data-testid="runs-total">
+            {total} run{total === 1 ? "" : "s"}
+          </span>
+        </div>
+      )}
     </div>
   );
 }

@@ -2,16 +2,31 @@
 /** `/workers`: trainer processes, their heartbeat and current run. */
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { useTRPC } from "@/trpc/client";
 import { ago, when } from "./format";
 import { Empty, ErrorBox, Loading, Pager } from "./ui";
+
+/** The server's clock now (its last answer's `now` plus the time since), ticking every `ms`. */
+function useClock(ms: number, serverNow: Date | undefined): number {
+  const [tick, setTick] = useState(() => ({ at: Date.now(), offset: 0 }));
+  useEffect(() => {
+    const offset = serverNow ? serverNow.getTime() - Date.now() : 0;
+    setTick({ at: Date.now(), offset });
+    const t = setInterval(() => setTick((x) => ({ ...x, at: Date.now() })), ms);
+    return () => clearInterval(t);
+  }, [ms, serverNow]);
+  return tick.at + tick.offset;
+}
 
 export function WorkersPage() {
   const trpc = useTRPC();
   const [page, setPage] = useState(1);
   const [stopped, setStopped] = useState(false);
-  const q = useQuery({ ...trpc.workers.list.queryOptions({ page, pageSize: 25, includeStopped: stopped }), refetchInterval: 5000 });
+  // Live updates refetch it when a worker registers, beats or stops; a worker that falls silent changes
+  // nothing in the database, so the page ages the heartbeats itself (a clock, no requests).
+  const q = useQuery(trpc.workers.list.queryOptions({ page, pageSize: 25, includeStopped: stopped }));
+  const now = useClock(5000, q.data?.now);
   return (
     <div className="stack">
       <div className="page-head">
@@ -51,31 +66,34 @@ export function WorkersPage() {
                 </tr>
               </thead>
               <tbody>
-                {q.data.items.map((w) => (
-                  <tr key={w.id}>
-                    <td className="mono">{w.id}</td>
-                    <td>
-                      <span className={`badge ${w.state}`}>
-                        <span className="dot" />
-                        {w.state}
-                      </span>
-                    </td>
-                    <td className="small">
-                      {w.host} · {w.pid ?? "—"}
-                    </td>
-                    <td className="small">{w.backend ?? "—"}</td>
-                    <td>
-                      {w.currentRun ? (
-                        <Link href={`/runs/${w.currentRun.id}`}>{w.currentRun.name}</Link>
-                      ) : (
-                        <span className="muted">idle</span>
-                      )}{" "}
-                      {w.currentRun && <span className="small muted">{Math.round(w.currentRun.progress * 100)}%</span>}
-                    </td>
-                    <td className="small">{ago(w.lastHeartbeat)}</td>
-                    <td className="small muted">{when(w.startedAt)}</td>
-                  </tr>
-                ))}
+                {q.data.items.map((w) => {
+                  const state = w.state === "alive" && now - w.lastHeartbeat.getTime() > q.data.staleAfterMs ? "lost" : w.state;
+                  return (
+                    <tr key={w.id}>
+                      <td className="mono">{w.id}</td>
+                      <td>
+                        <span className={`badge ${state}`}>
+                          <span className="dot" />
+                          {state}
+                        </span>
+                      </td>
+                      <td className="small">
+                        {w.host} · {w.pid ?? "—"}
+                      </td>
+                      <td className="small">{w.backend ?? "—"}</td>
+                      <td>
+                        {w.currentRun ? (
+                          <Link href={`/runs/${w.currentRun.id}`}>{w.currentRun.name}</Link>
+                        ) : (
+                          <span className="muted">idle</span>
+                        )}{" "}
+                        {w.currentRun && <span className="small muted">{Math.round(w.currentRun.progress * 100)}%</span>}
+                      </td>
+                      <td className="small">{ago(w.lastHeartbeat)}</td>
+                      <td className="small muted">{when(w.startedAt)}</td>
+                    </tr>
+                  );
+                })}
               </tbody>
             </table>
             <Pager page={page} pageSize={25} total={q.data.total} onPage={setPage} />

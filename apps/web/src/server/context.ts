@@ -5,9 +5,9 @@
 import type { Context } from "@lml/api";
 import { serverRequestLimiter, tokenFromHeaders } from "@lml/api";
 import { IBUG68, type LandmarkScheme } from "@lml/core";
-import { connectDatabase, type Database } from "@lml/db";
+import { clientConnectionString, connectDatabase, openChangeFeed, type ChangeFeed, type Database } from "@lml/db";
 
-const g = globalThis as { __lmlDb?: Promise<Database> };
+const g = globalThis as { __lmlDb?: Promise<Database>; __lmlChanges?: ChangeFeed };
 
 /**
  * The shared connection (kept on globalThis so that dev reloads do not open a pool each time). A failed
@@ -21,6 +21,18 @@ export function database(): Promise<Database> {
     });
   }
   return g.__lmlDb;
+}
+
+/**
+ * What changed in the database, for the pages' live updates (one feed per server process): LISTEN on
+ * PostgreSQL, polling on the embedded PGlite; LML_LIVE=poll forces polling (e.g. behind a pooler that
+ * drops LISTEN).
+ */
+export function changeFeed(db: Database): ChangeFeed {
+  const mode = process.env.LML_LIVE || undefined;
+  if (mode !== undefined && mode !== "poll" && mode !== "listen") throw new Error(`LML_LIVE must be poll or listen, got "${mode}"`);
+  g.__lmlChanges ??= openChangeFeed(clientConnectionString(db.prisma)!, db.kind, { mode });
+  return g.__lmlChanges;
 }
 
 const schemes = new Map<number, Promise<LandmarkScheme | null>>();
@@ -64,5 +76,6 @@ export async function createContext(req: Request): Promise<Context> {
     limiter: serverRequestLimiter,
     getScheme,
     datasetTools,
+    changes: changeFeed(db),
   };
 }

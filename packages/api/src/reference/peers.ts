@@ -100,7 +100,7 @@ export function peersFilePath(env: NodeJS.ProcessEnv = process.env, cwd: string 
   if (env.LML_PEERS_FILE) return resolve(env.LML_PEERS_FILE);
   for (let dir = resolve(cwd); ; dir = dirname(dir)) {
     const candidate = join(/* turbopackIgnore: true */ dir, PEERS_FILE);
-    if (existsSync(candidate)) return candidate;
+    if (existsSync(/* turbopackIgnore: true */ candidate)) return candidate;
     if (dirname(dir) === dir) return null;
   }
 }
@@ -125,11 +125,12 @@ const loaded = new Map<string, { mtimeMs: number; file: PeerReferenceFile }>();
 
 /** The peers file if present (null when absent), re-read when it changes on disk. */
 export function loadPeersFile(path: string | null = peersFilePath()): PeerReferenceFile | null {
-  if (!path || !existsSync(path)) return null;
-  const { mtimeMs } = statSync(path);
+  // turbopackIgnore: a file read at run time; without it Next traces the whole project into its build.
+  if (!path || !existsSync(/* turbopackIgnore: true */ path)) return null;
+  const { mtimeMs } = statSync(/* turbopackIgnore: true */ path);
   const hit = loaded.get(path);
   if (hit && hit.mtimeMs === mtimeMs) return hit.file;
-  const file = parsePeersFile(readFileSync(path, "utf8"), path);
+  const file = parsePeersFile(readFileSync(/* turbopackIgnore: true */ path, "utf8"), path);
   loaded.set(path, { mtimeMs, file });
   return file;
 }

@@ -43,6 +43,9 @@ export const workersRouter = router({
         total,
         page: input.page,
         pageSize: input.pageSize,
+        // So that a page can age the heartbeats between live updates (a silent worker writes nothing).
+        now: new Date(now),
+        staleAfterMs: HEARTBEAT_STALE_MS,
       };
     }),
 });
