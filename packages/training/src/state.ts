@@ -23,10 +23,12 @@ export interface Cursor {
   rng: number;
 }
 
-interface CheckpointMeta extends Cursor {
+export interface CheckpointMeta extends Cursor {
   version: 1;
   /** What must match for a resume to be the same experiment (epochs and eval may change). */
   fingerprint: string;
+  /** The whole parsed config, so that a checkpoint alone rebuilds its nets (`lml predict --checkpoint`); absent in older ones. */
+  config?: RunConfig;
 }
 
 /**
@@ -77,7 +79,9 @@ export function fingerprint(config: RunConfig): string {
     ...withoutLater(rest, LATER_TRAIN_DEFAULTS, (k) => k === "transferHidden"),
     ...(width === undefined ? {} : { transferHidden: width }),
   };
-  const data = withoutLater(config.data, LATER_DATA_DEFAULTS);
+  // The validation split changes what a run trains on only for a real dataset (carved from its train
+  // split); generated validation faces are drawn beside the train split, which stays the same.
+  const data = withoutLater(config.data, LATER_DATA_DEFAULTS, (k) => k === "validation" && config.data.real.source !== "300w");
   return JSON.stringify({ regime: config.regime, seed: config.seed, model: config.model, data, train });
 }
 
@@ -133,7 +137,7 @@ export function saveState(config: RunConfig, nets: Nets, opt: AdamW, cursor: Cur
   for (const [name, v] of Object.entries(extraVariables(nets))) tensors[`net/${name}`] = host(v);
   tensors["adam/m"] = { dtype: "float32", shape: [opt.m.length], data: opt.m };
   tensors["adam/v"] = { dtype: "float32", shape: [opt.v.length], data: opt.v };
-  const meta: CheckpointMeta = { version: 1, fingerprint: fingerprint(config), ...cursor, rng: cursor.rng };
+  const meta: CheckpointMeta = { version: 1, fingerprint: fingerprint(config), ...cursor, rng: cursor.rng, config };
   return encodeCheckpoint({ meta: { ...meta, adamT: opt.t }, tensors });
 }
 
