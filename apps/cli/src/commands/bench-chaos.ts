@@ -1,5 +1,5 @@
 /**
- * `lml bench chaos [--json] [--runs 24] [--workers 3] [--rounds 8] [--no-restart-postgres]`: the
+ * `lml bench chaos [--json] [--runs 12] [--workers 3] [--rounds 8] [--no-restart-postgres]`: the
  * reliability suite (issue 16). On a throwaway database of a PostgreSQL server ON THIS MACHINE
  * (LML_BENCH_DATABASE_URL, else postgresql://postgres@127.0.0.1:5432/postgres), worker processes drain
  * a grid of step-trainer runs while workers are killed (SIGKILL), stopped (SIGTERM), frozen past their
@@ -28,7 +28,7 @@ export function register(bench: Command): void {
     .command("chaos")
     .description("kill, stop and freeze workers and restart PostgreSQL while they drain a grid; prints runs lost and duplicated")
     .option("--json", "print one JSON line")
-    .option("--runs <n>", "runs to queue", "24")
+    .option("--runs <n>", "runs to queue first (more are queued while events remain)", "12")
     .option("--workers <n>", "worker processes", "3")
     .option("--rounds <n>", "chaos events (sigkill, sigterm, sigstop, outage in turn)", "8")
     .option("--no-restart-postgres", "cut the database's connections instead of restarting PostgreSQL")

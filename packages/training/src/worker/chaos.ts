@@ -32,6 +32,7 @@ export type ChaosEvent = (typeof CHAOS_EVENTS)[number];
 export interface ChaosOptions {
   /** A PostgreSQL server on this machine; a throwaway database is created on it and dropped after. */
   serverUrl: string;
+  /** Runs queued at first; more are queued whenever fewer than `workers` wait, until the last event. */
   runs: number;
   workers: number;
   /** Chaos events, in the order of CHAOS_EVENTS, one every `gapMs`. */
@@ -68,6 +69,13 @@ export interface ChaosReport {
 const WORKER_ENTRY = join(dirname(fileURLToPath(import.meta.url)), "chaos-worker.ts");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** `p`, or nothing after `ms`; the timer is cleared either way (a pending one would keep the process up). */
+async function within(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p, new Promise((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+}
+
 interface ChaosWorker {
   id: string;
   child: ChildProcess;
@@ -82,8 +90,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const log = o.log ?? (() => {});
   const leaseSeconds = o.leaseSeconds ?? 3;
   const gapMs = o.gapMs ?? 1500;
-  const totalSteps = o.totalSteps ?? 40;
-  const msPerStep = o.msPerStep ?? 25;
+  const totalSteps = o.totalSteps ?? 60;
+  const msPerStep = o.msPerStep ?? 40;
   const rng = new Rng(o.seed ?? 1);
   const started = performance.now();
   const admin = async <T>(f: (c: pg.Client) => Promise<T>): Promise<T> => {
@@ -170,13 +178,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   /** A replacement, ready before the next event. */
   const replace = async () => {
     const w = startWorker();
-    await Promise.race([w.ready, sleep(120_000)]);
+    await within(w.ready, 120_000);
   };
   const stopAll = async () => {
     const left = [...workers.values()];
     for (const w of left) w.child.kill("SIGCONT");
     for (const w of left) w.child.kill("SIGTERM");
-    await Promise.race([Promise.all(left.map((w) => w.exited)), sleep(30_000)]);
+    await within(Promise.all(left.map((w) => w.exited)), 30_000);
     for (const w of left) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill("SIGKILL");
   };
 
@@ -184,22 +192,30 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     await admin((c) => c.query(`CREATE DATABASE "${name}"`));
     await migrate(url);
     prisma = createPrismaClient(url, { kind: "postgres", poolMax: 2 });
-    await submitGrid(prisma, { name: "chaos" }, null, {
-      cells: Array.from({ length: o.runs }, (_, i) => ({ name: `chaos/seed=${i + 1}`, config: { regime: "synthetic-only", seed: i + 1 } })),
-      // Take-overs are the point here: a run must not run out of attempts while the chaos lasts.
-      maxAttempts: MAX_RUN_ATTEMPTS,
-    });
+    let queued = 0;
+    const queue = async (db: PrismaClient, n: number) => {
+      const seeds = Array.from({ length: n }, (_, i) => queued + i + 1);
+      await submitGrid(db, { name: `chaos-${seeds[0]}` }, null, {
+        cells: seeds.map((seed) => ({ name: `chaos/seed=${seed}`, config: { regime: "synthetic-only", seed } })),
+        // Take-overs are the point here: a run must not run out of attempts while the chaos lasts.
+        maxAttempts: MAX_RUN_ATTEMPTS,
+      });
+      queued += n;
+    };
+    await queue(prisma, o.runs);
     const first = Array.from({ length: o.workers }, () => startWorker());
-    await Promise.race([Promise.all(first.map((w) => w.ready)), sleep(120_000)]);
+    await within(Promise.all(first.map((w) => w.ready)), 120_000);
     const db = prisma;
     log(`chaos: ${o.runs} runs, ${o.workers} workers on ${name} (${version}); ${o.rounds} events, one every ${gapMs} ms`);
 
     for (let round = 0; round < o.rounds; round++) {
       await sleep(gapMs);
+      // Work for every event however slowly replacements start: the queue is topped up, never drained.
+      if ((await db.run.count({ where: { status: "QUEUED" } })) < o.workers) await queue(db, 2 * o.workers);
       const event = CHAOS_EVENTS[round % CHAOS_EVENTS.length];
       const w = await pickBusy(db);
       if (!w) {
-        log(`chaos: the grid drained after ${round} events`);
+        log(`chaos: no worker held a run for a minute; stopped after ${round} events`);
         break;
       }
       if (event === "outage") {
@@ -237,7 +253,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         await replace();
       } else if (event === "sigterm") {
         w.child.kill("SIGTERM");
-        await Promise.race([w.exited, sleep(30_000)]);
+        await within(w.exited, 30_000);
         if (w.child.exitCode === null) w.child.kill("SIGKILL");
         events.sigterm++;
         await replace();
