@@ -29,6 +29,13 @@ export const ModelConfigSchema = z
     blocks: z.number().int().min(1).max(4).default(1),
     /** Heatmap side; the stem downsamples the input to this. */
     heatmapSize: z.number().int().min(8).max(128).default(16),
+    /**
+     * How the stem reaches the heatmap side after its stride-2 convolution: "pooled" = parameter-free
+     * 2×2 average pools, then two residuals at heatmap size (cheap: the seed study's stem); "learned" =
+     * a residual at the stride-2 resolution before pooling (Newell et al.'s stem), so fine detail of a
+     * large input is learned before it is averaged away. Matters when inputSize / heatmapSize ≥ 4.
+     */
+    stem: z.enum(["pooled", "learned"]).default("pooled"),
   })
   .strict();
 

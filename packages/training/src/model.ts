@@ -7,6 +7,7 @@ in backend/ops.ts; the weights live in a ParamRegistry (params.ts), initialised 
  *   image B×S×S×Cin
  *   └ stem: conv 7×7 stride 2 → BN → ReLU, avg-pool 2×2 until the side is `heatmapSize`,
  *           residual(c/2 → c), residual(c → c)                                  → B×h×h×c
+ *           (stem "learned": residual(c/2 → c) before the pools, at the stride-2 side)
  *   └ stack s = 1..stacks:
  *       hourglass(depth)   recursive: up = blocks×residual at this scale;
  *                          low = avg-pool 2×2 → blocks×residual → (hourglass(depth−1) or blocks×residual)
@@ -55,6 +56,8 @@ export interface HourglassConfig {
   heatmapSize: number;
   /** Heatmap channels = landmarks of the scheme. */
   landmarks: number;
+  /** "pooled" (default) or "learned": where the stem's first residual runs (see the diagram). */
+  stem?: "pooled" | "learned";
 }
 
 export interface Hourglass {
@@ -158,7 +161,8 @@ export function createHourglass(cfg: HourglassConfig, seed: number): Hourglass {
   const stemPools = Math.log2(ratio / stemStride);
   const stemConv = conv("stem.conv", 7, config.inputChannels, c / 2, config.inputSize / stemStride, { stride: stemStride });
   const stemBn = bnRelu("stem.bn", c / 2);
-  const stemRes1 = residual("stem.res1", c / 2, c, h);
+  const learnedStem = config.stem === "learned";
+  const stemRes1 = residual("stem.res1", c / 2, c, learnedStem ? config.inputSize / stemStride : h);
   const stemRes2 = residual("stem.res2", c, c, h);
 
   const stacks = Array.from({ length: config.stacks }, (_, s) => {
@@ -177,8 +181,9 @@ export function createHourglass(cfg: HourglassConfig, seed: number): Hourglass {
   const forward = (x: tf.Tensor4D, training: boolean) =>
     tf.tidy(() => {
       let y = stemBn(stemConv(x, training), training);
+      if (learnedStem) y = stemRes1(y, training);
       for (let i = 0; i < stemPools; i++) y = pool(y, training);
-      y = stemRes2(stemRes1(y, training), training);
+      y = stemRes2(learnedStem ? y : stemRes1(y, training), training);
       const heatmaps: tf.Tensor4D[] = [];
       let features!: tf.Tensor4D;
       for (const st of stacks) {

@@ -49,6 +49,8 @@ const LATER_TRAIN_DEFAULTS: Record<string, unknown> = {
 };
 /** `data.faceModel` (issue 15): "auto" is what a config without it meant when it came. */
 const LATER_DATA_DEFAULTS: Record<string, unknown> = { faceModel: "auto" };
+/** `model.stem` (issue 14's recipe): "pooled" is the stem every earlier checkpoint has. */
+const LATER_MODEL_DEFAULTS: Record<string, unknown> = { stem: "pooled" };
 
 const withoutLater = (
   section: Record<string, unknown>,
@@ -82,7 +84,8 @@ export function fingerprint(config: RunConfig): string {
   // The validation split changes what a run trains on only for a real dataset (carved from its train
   // split); generated validation faces are drawn beside the train split, which stays the same.
   const data = withoutLater(config.data, LATER_DATA_DEFAULTS, (k) => k === "validation" && config.data.real.source !== "300w");
-  return JSON.stringify({ regime: config.regime, seed: config.seed, model: config.model, data, train });
+  const model = withoutLater(config.model, LATER_MODEL_DEFAULTS);
+  return JSON.stringify({ regime: config.regime, seed: config.seed, model, data, train });
 }
 
 /**

@@ -141,6 +141,27 @@ describe("createHourglass", () => {
     x.dispose();
   });
 
+  it("runs the learned stem's first residual at the stride-2 side: same parameters, more FLOPs, same output shape", () => {
+    const cfg = { ...small, inputSize: 64, heatmapSize: 16 };
+    const pooled = createHourglass(cfg, 1);
+    const learned = createHourglass({ ...cfg, stem: "learned" }, 1);
+    expect(learned.paramCount()).toBe(pooled.paramCount());
+    // residual(c/2 → c) at 32×32 instead of 16×16: its multiply-adds × (4 − 1), × 2 FLOPs each.
+    const c = cfg.channels;
+    const m = c / 2;
+    const residualMacs = (c / 2) * m + 9 * m * m + m * c + (c / 2) * c;
+    expect(learned.flopsPerImage() - pooled.flopsPerImage()).toBe(2 * 3 * 16 * 16 * residualMacs);
+    const x = tf.randomUniform([2, 64, 64, 1]) as tf.Tensor4D;
+    const a = pooled.forward(x, false).heatmaps[1];
+    const b = learned.forward(x, false).heatmaps[1];
+    expect(b.shape).toEqual(a.shape);
+    // Same weights (same seed, same registry order), another diagram: the outputs differ.
+    expect(Array.from(b.dataSync())).not.toEqual(Array.from(a.dataSync()));
+    tf.dispose([x, a, b]);
+    pooled.dispose();
+    learned.dispose();
+  });
+
   it("rejects a heatmap size that the input cannot be pooled down to", () => {
     expect(() => createHourglass({ ...small, heatmapSize: 12 }, 0)).toThrow(/power of two/);
   });

@@ -76,6 +76,12 @@ describe("checkpoint fingerprint", () => {
     expect(fingerprintDifferences(OLD_FINGERPRINT, data("procedural"), OLD_WIDTH)).toEqual([
       'data.faceModel: absent in the checkpoint, "procedural" in this configuration',
     ]);
+    // Model knobs: model.stem (added later) is left out at "pooled", the stem every older checkpoint has.
+    const model = (stem: string) => RunConfigSchema.parse({ ...OLD_CONFIG, model: { ...OLD_CONFIG.model, stem } });
+    expect(fingerprintDifferences(OLD_FINGERPRINT, model("pooled"), OLD_WIDTH)).toEqual([]);
+    expect(fingerprintDifferences(OLD_FINGERPRINT, model("learned"), OLD_WIDTH)).toEqual([
+      'model.stem: absent in the checkpoint, "learned" in this configuration',
+    ]);
   });
 
   it("covers the label-transfer MLP's resolved width, and only where the run trains one (issue 14.3)", () => {
