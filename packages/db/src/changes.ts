@@ -220,7 +220,10 @@ export function openChangeFeed(url: string, kind: DbKind, options: ChangeFeedOpt
     mode,
     subscribe(listener) {
       emitter.on("change", listener);
-      start().catch(() => {});
+      // Polling stops while nobody listens: restart it (a no-op when it runs or in listen mode).
+      start()
+        .then(schedulePoll)
+        .catch(() => {});
       return () => {
         emitter.off("change", listener);
         if (!listening() && pollTimer) {

@@ -104,6 +104,20 @@ describeEachDatabase("live changes", (db, target) => {
     rec.stop();
   });
 
+  it("goes on telling after every subscriber left and a new one came", async () => {
+    const feed = open();
+    const first = recorder(feed);
+    await feed.ready();
+    const g1 = await grid(1);
+    await first.next((e) => e.grids?.includes(g1.id) ?? false);
+    first.stop();
+    await new Promise((r) => setTimeout(r, 200));
+    const second = recorder(feed);
+    const g2 = await grid(1);
+    await second.next((e) => e.grids?.includes(g2.id) ?? false);
+    second.stop();
+  });
+
   it("sends one event saying 'many' for a statement that changes more runs than it lists", async () => {
     const feed = open();
     const rec = recorder(feed);
