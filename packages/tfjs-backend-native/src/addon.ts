@@ -95,6 +95,10 @@ export interface NativeAddon {
   softmax(x: F32, y: F32, rows: number, n: number, log: boolean): void;
   transpose(x: F32, y: F32, xShape: number[], perm: number[]): void;
   concat(inputs: F32[], out: F32, outer: number, sizes: number[]): void;
+  slice(x: F32, y: F32, xShape: number[], begin: number[], size: number[]): void;
+  pad(x: F32, y: F32, xShape: number[], before: number[], after: number[], value: number): void;
+  /** y[o, j, :] = x[o, indices[j], :] over x as [outer, axisSize, inner]. */
+  gather(x: F32, indices: Int32Array, y: F32, outer: number, axisSize: number, inner: number): void;
   adamw(
     params: F32[],
     grads: (F32 | null)[],

@@ -26,7 +26,7 @@ import { batchNormGrad, batchNormReluGrad, batchNormReluInfer, batchNormReluTrai
 import { conv2D, conv2DBackpropFilter, conv2DBackpropInput, fusedConv2D } from "./kernels/conv.js";
 import { addN, binaryKernels, fill, softmax, step, unaryKernels } from "./kernels/elementwise.js";
 import { BACKEND_NAME } from "./kernels/kernel.js";
-import { concat, transpose } from "./kernels/layout.js";
+import { concat, gatherV2, padV2, slice, transpose } from "./kernels/layout.js";
 import { batchMatMul, fusedMatMul } from "./kernels/matmul.js";
 import { avgPool, avgPoolGrad, maxPool, maxPoolGrad } from "./kernels/pooling.js";
 import { reduceKernels } from "./kernels/reduce.js";
@@ -60,6 +60,9 @@ export const nativeKernels: KernelConfig[] = [
   ...reduceKernels,
   transpose,
   concat,
+  slice,
+  padV2,
+  gatherV2,
   adamw,
 ];
 

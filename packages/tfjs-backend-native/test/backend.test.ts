@@ -4,10 +4,13 @@
  * change results, and LML_THREADS is validated.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { threadsFromEnv } from "../src/index.js";
 import { registerAllGradients } from "./gradients.js";
 import { addonCalls, input, nativeAvailable, on, relErr, TOLERANCE } from "./helpers.js";
+
+// Hundreds of small comparisons; two shared cores under load need more than vitest's 5 s default.
+vi.setConfig({ testTimeout: 60_000 });
 
 registerAllGradients();
 

@@ -5,9 +5,12 @@
  * addon was really called (a silent fallback to the cpu kernel would pass the value checks).
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { registerAllGradients } from "./gradients.js";
 import { addonCalls, compare, input, nativeAvailable, on, relErr, TOLERANCE, type Input } from "./helpers.js";
+
+// Hundreds of small comparisons; two shared cores under load need more than vitest's 5 s default.
+vi.setConfig({ testTimeout: 60_000 });
 
 registerAllGradients();
 
@@ -331,7 +334,7 @@ describe.skipIf(!nativeAvailable)("native kernels equal the cpu backend's", () =
     });
   });
 
-  describe("layout: transpose and concat", () => {
+  describe("layout: transpose, concat, slice, pad, gather", () => {
     it("transpose, every permutation of a rank-4 tensor (values and gradients)", () => {
       const perms: number[][] = [];
       const permute = (rest: number[], acc: number[]) => {
@@ -364,13 +367,71 @@ describe.skipIf(!nativeAvailable)("native kernels equal the cpu backend's", () =
         ).toBeLessThan(TOLERANCE);
       }
     });
+    it("slice (non-contiguous boxes on every axis) and pad, values and gradients", () => {
+      const x = [input([3, 4, 5, 6], 23)];
+      const boxes: [number[], number[]][] = [
+        [
+          [0, 0, 0, 2],
+          [-1, -1, -1, 3],
+        ], // a channel block (DALN's landmark blocks)
+        [
+          [1, 1, 0, 0],
+          [2, 2, 5, 6],
+        ],
+        [
+          [0, 2, 1, 1],
+          [3, 1, 3, 4],
+        ],
+        [
+          [2, 3, 4, 5],
+          [1, 1, 1, 1],
+        ],
+      ];
+      for (const [begin, size] of boxes) {
+        expect(
+          compare(
+            x,
+            valueAndGrads((t) => tf.slice(t, begin, size)),
+          ),
+          `${begin} ${size}`,
+        ).toBeLessThan(TOLERANCE);
+      }
+      const pads: [number, number][] = [
+        [0, 1],
+        [2, 0],
+        [1, 1],
+        [0, 3],
+      ];
+      expect(
+        compare(
+          x,
+          valueAndGrads((t) => tf.pad(t, pads, 0.5)),
+        ),
+      ).toBeLessThan(TOLERANCE);
+    });
+    it("gather along every axis (values and gradients)", () => {
+      for (let axis = 0; axis < 3; axis++) {
+        const shape = [4, 5, 6];
+        const f = (t: tf.Tensor) => tf.gather(t, tf.tensor1d([3, 0, 3, 1], "int32"), axis);
+        expect(compare([input(shape, 24)], valueAndGrads(f)), `axis ${axis}`).toBeLessThan(TOLERANCE);
+      }
+    });
     it("runs in the addon", () => {
       const calls = addonCalls(() => {
         tf.transpose(tf.ones([2, 3]));
         tf.concat([tf.ones([2, 3]), tf.ones([2, 3])], 1);
+        tf.slice(tf.ones([2, 3]), [0, 1], [2, 1]);
+        tf.pad(tf.ones([2, 3]), [
+          [1, 0],
+          [0, 1],
+        ]);
+        tf.gather(tf.ones([2, 3]), tf.tensor1d([1], "int32"));
       });
       expect(calls.transpose).toBe(1);
       expect(calls.concat).toBe(1);
+      expect(calls.slice).toBe(1);
+      expect(calls.pad).toBe(1);
+      expect(calls.gather).toBe(1);
     });
   });
 
