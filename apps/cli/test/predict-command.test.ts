@@ -5,7 +5,7 @@
  * (issue 12's round trip). And the exit code 2 cases.
  */
 import { spawnSync } from "node:child_process";
-import { mkdir, mkdtemp, readdir, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { dirname } from "node:path";
@@ -67,7 +67,17 @@ describe("lml predict", { timeout: 300_000 }, () => {
     const trained = lml("train", "--config", join(base, "run.json"), "--out", join(base, "out"), "--json");
     expect(trained.code, trained.stderr).toBe(0);
     const summary = JSON.parse(trained.stdout) as { evaluations: { testSet: string; protocol: string; norm: string; nme: number }[] };
-    expect((await readdir(join(base, "out"))).sort()).toEqual(["checkpoint.bin", "evaluations.json", "test-time-mlp.bin"]);
+    expect((await readdir(join(base, "out"))).sort()).toEqual(["checkpoint.bin", "evaluations.json", "metrics.jsonl", "test-time-mlp.bin"]);
+    // The curves, one metric point per line: the loss and the CPU seconds spent, at the same steps.
+    const points = (await readFile(join(base, "out", "metrics.jsonl"), "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { name: string; step: number; value: number });
+    const cpu = points.filter((p) => p.name === "train/cpu_seconds");
+    expect(cpu.length).toBeGreaterThan(0);
+    expect(cpu.map((p) => p.step)).toEqual(points.filter((p) => p.name === "train/loss").map((p) => p.step));
+    expect(cpu.every((p, i) => p.value > 0 && (i === 0 || p.value >= cpu[i - 1].value))).toBe(true);
+    expect((JSON.parse(trained.stdout) as { cpuSeconds: number }).cpuSeconds).toBeGreaterThanOrEqual(cpu[cpu.length - 1].value);
     // no challenging split in the dataset: no challenging evaluation at all
     expect(summary.evaluations.some((e) => e.testSet === "challenging")).toBe(false);
 

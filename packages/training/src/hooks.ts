@@ -54,6 +54,8 @@ export interface TrainResult {
   /** One per (test set, protocol, norm) of the final evaluation: the Prisma `Evaluation` fields. */
   evaluations: EvaluationRecord[];
   seconds: number;
+  /** CPU seconds of the training process during the run (all its threads); absent from stand-ins. */
+  cpuSeconds?: number;
   /** PNG strips of sample predictions on the test sets (final evaluation), one per test set, and the fitted test-time MLP. */
   artifacts: TrainArtifact[];
 }

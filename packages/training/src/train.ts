@@ -176,6 +176,13 @@ async function openRealTests(config: RunConfig, realVal: BatchSource | null): Pr
 /** Trains one parsed RunConfig (parsed once where it enters, with core's `parseRunConfig`) and evaluates it. */
 export async function train(config: RunConfig, hooks: TrainHooks = {}): Promise<TrainResult> {
   const started = performance.now();
+  // CPU seconds of this process since train() began (every thread: the native kernels' pool too), so
+  // curves can be read against CPU time, the budget on a shared CPU machine.
+  const cpu0 = process.cpuUsage();
+  const cpuSeconds = () => {
+    const u = process.cpuUsage(cpu0);
+    return (u.user + u.system) / 1e6;
+  };
   const { model: mc, train: tc } = config;
   const traits = regimeTraits(config.regime);
   const side = mc.inputSize;
@@ -273,6 +280,7 @@ export async function train(config: RunConfig, hooks: TrainHooks = {}): Promise<
             })),
             { name: "train/lr", step: cursor.step, epoch: cursor.epoch + 1, value: lr },
             { name: "train/images_per_sec", step: cursor.step, epoch: cursor.epoch + 1, value: ips },
+            { name: "train/cpu_seconds", step: cursor.step, epoch: cursor.epoch + 1, value: cpuSeconds() },
           ]);
         }
         // A step is one long synchronous computation: yield to the event loop so timers (progress
@@ -315,7 +323,7 @@ export async function train(config: RunConfig, hooks: TrainHooks = {}): Promise<
     const artifacts: TrainArtifact[] = await sampleArtifacts(samples);
     if (testTimeMlp)
       artifacts.push({ kind: MODEL_ARTIFACT_KIND, name: TEST_TIME_MLP_FILE, mime: "application/octet-stream", bytes: testTimeMlp });
-    return { backend, steps: cursor.step, evaluations, seconds: (performance.now() - started) / 1000, artifacts };
+    return { backend, steps: cursor.step, evaluations, seconds: (performance.now() - started) / 1000, cpuSeconds: cpuSeconds(), artifacts };
   } finally {
     opt.dispose();
     disposeNets(nets);

@@ -2,7 +2,8 @@
  * `lml train --config run.json [--out dir] [--json]`: one experiment, locally, without the database.
  * Checkpoints every epoch into the output folder and resumes from it when one is there; shows a progress
  * bar on stderr; prints the evaluation table (or, with --json, one JSON object) on stdout. The final
- * evaluation's sample-prediction strips are written next to evaluations.json (`samples-<set>-<protocol>.png`).
+ * evaluation's sample-prediction strips are written next to evaluations.json (`samples-<set>-<protocol>.png`),
+ * and the curves (metric points, `train/cpu_seconds` among them) to metrics.jsonl as they come.
  */
 import type { Command } from "commander";
 
@@ -18,14 +19,14 @@ export function register(program: Command): void {
     .description("train one run config locally (no database), checkpointing and resuming, then print its evaluations")
     .requiredOption("--config <file>", "a RunConfig as JSON or YAML (every field but `regime` has a default)")
     .option("--out <dir>", "checkpoint and results folder (default: ${LML_DATA_DIR:-.data}/runs/<config file name>)")
-    .option("--json", "print one JSON object { config, backend, steps, seconds, evaluations, samples } instead of the table")
+    .option("--json", "print one JSON object { config, backend, steps, seconds, cpuSeconds, evaluations, samples } instead of the table")
     .action(async (opts: TrainOptions) => {
       await runTrain(opts);
     });
 }
 
 async function runTrain(opts: TrainOptions): Promise<void> {
-  const { readFile, writeFile, mkdir } = await import("node:fs/promises");
+  const { appendFile, readFile, writeFile, mkdir } = await import("node:fs/promises");
   const { existsSync } = await import("node:fs");
   const { basename, extname, join, resolve } = await import("node:path");
   const { parse: parseYaml } = await import("yaml");
@@ -60,8 +61,15 @@ async function runTrain(opts: TrainOptions): Promise<void> {
     notTTYSchedule: 5000,
   });
   let started = false;
+  // Curves (train/loss…, train/cpu_seconds, eval/<set>/<protocol>/<norm>/nme at eval.everyEpochs) as one
+  // JSON object per line, appended, so a resumed run continues its file.
+  await mkdir(out, { recursive: true });
+  const metricsFile = join(out, "metrics.jsonl");
   const result = await train(config, {
     checkpoint: store,
+    async onMetric(points) {
+      await appendFile(metricsFile, points.map((p) => JSON.stringify(p) + "\n").join(""));
+    },
     onProgress(p) {
       const payload = { epoch: p.epoch, epochs: config.train.epochs, loss: p.loss.toFixed(4), ips: p.imagesPerSec.toFixed(1) };
       if (!started) {
@@ -78,7 +86,6 @@ async function runTrain(opts: TrainOptions): Promise<void> {
     if (started) bar.stop();
   });
 
-  await mkdir(out, { recursive: true });
   for (const a of result.artifacts) await writeFile(join(out, a.name), a.bytes);
   // Sample strips (PNG) and the fitted test-time MLP (test-time-mlp.bin, for `lml predict`) sit beside the checkpoint.
   const samples = result.artifacts.filter((a) => a.kind === "samples").map((a) => a.name);
@@ -88,6 +95,7 @@ async function runTrain(opts: TrainOptions): Promise<void> {
     backend: result.backend,
     steps: result.steps,
     seconds: result.seconds,
+    cpuSeconds: result.cpuSeconds,
     evaluations: result.evaluations,
     samples,
   };
