@@ -9,6 +9,7 @@
 #endif
 
 #include <climits>
+#include <mutex>
 #include <cstdio>
 
 #ifdef __GLIBC__
@@ -150,7 +151,12 @@ static void flush_denormals_on_workers() {
 #endif
 }
 
+// The primitive caches and their memory objects are process-wide and re-pointed on every call, so calls
+// from several JS threads (worker_threads each loading the addon) take turns.
+static std::mutex call_mutex;
+
 Napi::Value guarded(const Napi::CallbackInfo& info, const char* fn, const std::function<Napi::Value()>& body) {
+  std::lock_guard<std::mutex> lock(call_mutex);
   ScopedFlushDenormal flush;
   try {
     if (!profiling) return body();
