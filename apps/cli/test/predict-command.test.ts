@@ -57,7 +57,7 @@ beforeAll(async () => {
       model: { inputSize: 32, stacks: 1, channels: 8, depth: 1, heatmapSize: 8 },
       data: { syntheticTest: 2, real: { source: "300w", dir: join(base, "crops") } },
       train: { epochs: 2, batchSize: 2 },
-      eval: { mlpEpochs: 3, mlpHidden: 8, sampleImages: 0 },
+      eval: { mlpEpochs: 3, mlpHidden: 8, sampleImages: 0, flipTest: true }, // predict must flip-test as the evaluation did
     }),
   );
 }, 60_000);

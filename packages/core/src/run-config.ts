@@ -183,6 +183,12 @@ export const EvalConfigSchema = z
      * statistics, so it changes speed and memory, not the numbers.
      */
     batchSize: z.number().int().min(1).max(256).default(32),
+    /**
+     * Flip-test: predict each image and its horizontal mirror and average the two (points mirrored back
+     * with the scheme's mirror pairs): twice the inference for a steadier estimate (Newell et al. do it).
+     * Every split of the evaluation uses it, the test-time MLP's fit included, and so does `lml predict`.
+     */
+    flipTest: z.boolean().default(false),
     /** Test images drawn per test set in the final evaluation's sample strips (0 = no strips). */
     sampleImages: z.number().int().min(0).max(64).default(8),
   })

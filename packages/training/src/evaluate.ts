@@ -31,6 +31,7 @@ import { LabelTransferMLP, type LabelTransfer } from "./adaptation/transfer";
 import { softArgmax } from "./backend/ops";
 import { type BatchSource, epochBatches, imageTensor } from "./data";
 import type { Hourglass } from "./model";
+import type { Mirrors } from "./nets";
 import type { SampleSet } from "./samples";
 import { encodeTestTimeMlp } from "./test-time-mlp";
 
@@ -89,7 +90,16 @@ async function yieldOrStop(shouldStop?: ShouldStop): Promise<void> {
 export async function predictSplit(
   model: Hourglass,
   source: BatchSource,
-  opts: { side: number; channels: number; batchSize: number; transfer?: LabelTransfer; keepImages?: number; shouldStop?: ShouldStop },
+  opts: {
+    side: number;
+    channels: number;
+    batchSize: number;
+    transfer?: LabelTransfer;
+    keepImages?: number;
+    shouldStop?: ShouldStop;
+    /** Flip-test (eval.flipTest): also predict the mirrored image and average the two. */
+    flip?: Mirrors;
+  },
 ): Promise<SplitPredictions> {
   const k = model.config.landmarks;
   const preds: Float32Array[] = [];
@@ -101,10 +111,23 @@ export async function predictSplit(
   let count = 0;
   for await (const batch of epochBatches(source, opts.batchSize, 0, 0, false)) {
     const outs = tf.tidy(() => {
-      const out = model.forward(imageTensor(batch, opts.side, opts.channels), false);
-      const last = out.heatmaps[out.heatmaps.length - 1];
-      const px = tf.mul(softArgmax(last), opts.side);
-      return opts.transfer ? [px, tf.mul(opts.transfer.predict(last), opts.side)] : [px];
+      const points = (x: tf.Tensor4D) => {
+        const out = model.forward(x, false);
+        const last = out.heatmaps[out.heatmaps.length - 1];
+        const px = tf.mul(softArgmax(last), opts.side) as tf.Tensor3D;
+        return opts.transfer ? [px, tf.mul(opts.transfer.predict(last), opts.side) as tf.Tensor3D] : [px];
+      };
+      const x = imageTensor(batch, opts.side, opts.channels);
+      const plain = points(x);
+      if (!opts.flip) return plain;
+      // The mirrored image's points, mirrored back (x → side − x, each point from its mirror twin),
+      // averaged with the plain prediction.
+      const { mirror, mirror68 } = opts.flip;
+      return points(tf.reverse(x, 2)).map((f, i) => {
+        const back = tf.gather(f, i === 0 ? mirror : mirror68, 1);
+        const [fx, fy] = tf.split(back, 2, 2);
+        return tf.div(tf.add(plain[i], tf.concat([tf.sub(opts.side, fx), fy], 2)), 2) as tf.Tensor3D;
+      });
     });
     preds.push(Float32Array.from(outs[0].dataSync()));
     if (outs[1]) directs.push(Float32Array.from(outs[1].dataSync()));
@@ -228,6 +251,8 @@ export interface EvaluationInputs {
   shouldStop?: ShouldStop;
   /** Return the fitted test-time MLP (encodeTestTimeMlp) for the weights of this optimiser step. */
   exportMlp?: { step: number };
+  /** Flip-test (eval.flipTest): every split predicted as the mean of the image's and its mirror's points. */
+  flip?: Mirrors;
 }
 
 export interface EvaluationOutcome {
@@ -260,7 +285,14 @@ export async function evaluateModel(inp: EvaluationInputs): Promise<EvaluationOu
   const k = model.config.landmarks;
   const is68 = inp.ibugModel;
   const n = inp.samples ?? 0;
-  const pOpts = { side, channels: inp.channels, batchSize: inp.batchSize, transfer: inp.transfer, shouldStop: inp.shouldStop };
+  const pOpts = {
+    side,
+    channels: inp.channels,
+    batchSize: inp.batchSize,
+    transfer: inp.transfer,
+    shouldStop: inp.shouldStop,
+    flip: inp.flip,
+  };
   const testOpts = { ...pOpts, keepImages: n };
   const out: EvaluationRecord[] = [];
   const samples: SampleSet[] = [];

@@ -3,7 +3,7 @@
  * traits say which), each initialised from its own seed derived from the run's.
  */
 import type * as tf from "@tensorflow/tfjs-core";
-import { ibugSubset, modelPoints, regimeTraits, type RunConfig } from "@lml/core";
+import { IBUG68, ibugSubset, modelPoints, regimeTraits, type RunConfig } from "@lml/core";
 import { DomainDiscriminator } from "./adaptation/discriminator";
 import { LabelTransferMLP, LabelTransferUNet, type LabelTransfer } from "./adaptation/transfer";
 import { synth } from "./data";
@@ -56,6 +56,21 @@ export async function nearestSubsetFor(points: number, faceModel: RunConfig["dat
   if (points === 68) return Int32Array.from({ length: 68 }, (_, i) => i);
   const { getScheme } = await synth();
   return ibugSubset(getScheme(points, faceModel), getScheme(68, faceModel));
+}
+
+/**
+ * The mirror permutations of a run's points (a horizontal flip renumbers each point to its mirror
+ * twin): `mirror` for the model's own points (its dense scheme, from the run's face model, or iBug68),
+ * `mirror68` for 68-point outputs (labels, the label-transfer head). Augmentation and flip-test use them.
+ */
+export async function mirrorsFor(points: number, faceModel: RunConfig["data"]["faceModel"]): Promise<Mirrors> {
+  if (points === 68) return { mirror: IBUG68.mirror, mirror68: IBUG68.mirror };
+  const { getScheme } = await synth();
+  return { mirror: getScheme(points, faceModel).mirror, mirror68: IBUG68.mirror };
+}
+export interface Mirrors {
+  mirror: Int32Array;
+  mirror68: Int32Array;
 }
 
 export function disposeNets(nets: Nets): void {

@@ -33,7 +33,7 @@ import { initBackend } from "./backend/select";
 import { decodeCheckpoint } from "./checkpoint";
 import type { Batch, BatchSource } from "./data";
 import { applyMlp, predictSplit } from "./evaluate";
-import { buildNets, disposeNets, nearestSubsetFor, type Nets } from "./nets";
+import { buildNets, disposeNets, mirrorsFor, nearestSubsetFor, type Nets } from "./nets";
 import { createOptimiser } from "./optim";
 import { loadState } from "./state";
 import { MODEL_ARTIFACT_KIND, TEST_TIME_MLP_FILE, decodeTestTimeMlp } from "./test-time-mlp";
@@ -280,8 +280,7 @@ export async function predictFolder(p: Predictor, opts: PredictOptions, where: s
   const channels = config.model.inputChannels;
   const k = nets.model.config.landmarks;
   const is68 = regimeTraits(config.regime).predicts === "ibug68";
-  if (opts.dense && is68)
-    throw new UsageError(`--dense: ${where} predicts the 68 points only (${config.regime}); it has no dense points`);
+  if (opts.dense && is68) throw new UsageError(`--dense: ${where} predicts the 68 points only (${config.regime}); it has no dense points`);
   const files = await listImages(opts.images);
   const total = files.length;
   const plane = side * side * channels;
@@ -315,7 +314,9 @@ export async function predictFolder(p: Predictor, opts: PredictOptions, where: s
       }
     },
   };
-  const pred = await predictSplit(nets.model, source, { side, channels, batchSize: config.eval.batchSize, transfer: nets.transfer });
+  // Flip-test as the run's evaluation did it (eval.flipTest), so predictions match its stored scores.
+  const flip = config.eval.flipTest ? await mirrorsFor(k, config.data.faceModel) : undefined;
+  const pred = await predictSplit(nets.model, source, { side, channels, batchSize: config.eval.batchSize, transfer: nets.transfer, flip });
   const model68 =
     protocol === "nearest-subset"
       ? selectSubset(pred.pred, k, nets.subset)

@@ -27,17 +27,7 @@
  * (packages/core/src/run-config.ts) with the study's value as its default.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import {
-  IBUG68,
-  Rng,
-  TEST_SETS,
-  TEST_SET_INFO,
-  modelPoints,
-  regimeTraits,
-  streamsRealImages,
-  type EvalSet,
-  type RunConfig,
-} from "@lml/core";
+import { Rng, TEST_SETS, TEST_SET_INFO, modelPoints, regimeTraits, streamsRealImages, type EvalSet, type RunConfig } from "@lml/core";
 import { dalnBlock, dalnDiscrepancy, gradReverse, rampLambda } from "./adaptation/daln";
 import { initBackend } from "./backend/select";
 import {
@@ -51,14 +41,13 @@ import {
   openValidation,
   shuffleSeed,
   stepsPerEpoch,
-  synth,
   type BatchSource,
   type RealSplit,
 } from "./data";
 import { type EvaluationOutcome, EvaluationStopped, evaluateModel } from "./evaluate";
 import { StopRequested, type TrainArtifact, type TrainHooks, type TrainResult } from "./hooks";
 import { coordLoss, landmarkLoss } from "./losses";
-import { buildNets, disposeNets, nearestSubsetFor, type Nets } from "./nets";
+import { buildNets, disposeNets, mirrorsFor, nearestSubsetFor, type Nets } from "./nets";
 import { type AdamW, createOptimiser, learningRate } from "./optim";
 import { sampleArtifacts } from "./samples";
 import { type Cursor, loadState, saveState } from "./state";
@@ -192,10 +181,9 @@ export async function train(config: RunConfig, hooks: TrainHooks = {}): Promise<
   const points = modelPoints(config.regime, config.data.scheme);
   const realTrain = await openReal(config, "train");
   const labelled = traits.trainsOn === "real" ? realTrain : await openSynthetic(config, "train");
-  const { getScheme } = await synth();
   // Real labels and the synthetic faces' landmarks68 are both in iBug68 order.
-  const mirror68 = IBUG68.mirror;
-  const mirror = points === 68 ? mirror68 : getScheme(points).mirror;
+  const mirrors = await mirrorsFor(points, config.data.faceModel);
+  const { mirror, mirror68 } = mirrors;
   const perEpoch = stepsPerEpoch(labelled.length, tc.batchSize);
   const totalSteps = perEpoch * tc.epochs;
 
@@ -229,6 +217,7 @@ export async function train(config: RunConfig, hooks: TrainHooks = {}): Promise<
       samples,
       exportMlp,
       shouldStop: hooks.shouldStop,
+      flip: config.eval.flipTest ? mirrors : undefined,
     }).catch((err: unknown) => {
       // Stopped during an evaluation (a cancel, a signal): the weights were checkpointed just before it,
       // so a resumed run evaluates again.

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
-import { IBUG68_TEMPLATE } from "@lml/core";
+import { IBUG68, IBUG68_TEMPLATE } from "@lml/core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { LabelTransferUNet } from "../src/adaptation/transfer";
 import { softArgmax } from "../src/backend/ops";
@@ -177,6 +177,54 @@ describe("inference batches (eval.batchSize)", () => {
     expect(whole).toHaveLength(n * 10 * 2);
     expect(await at(2)).toEqual(whole);
     expect(await at(32)).toEqual(whole);
+    model.dispose();
+  });
+});
+
+describe("flip-test (eval.flipTest)", () => {
+  it("is exactly mirror-equivariant: the mirrored image gives the mirrored points", async () => {
+    const side = 16;
+    const model = createHourglass(
+      { inputSize: side, inputChannels: 1, stacks: 1, channels: 8, depth: 1, blocks: 1, heatmapSize: 4, landmarks: 68 },
+      5,
+    );
+    const n = 3;
+    const images = Float32Array.from({ length: n * side * side }, (_, i) => ((i * 29) % 31) / 31);
+    const mirrored = Float32Array.from(images, (_, i) => {
+      const img = Math.floor(i / (side * side));
+      const y = Math.floor((i % (side * side)) / side);
+      const x = i % side;
+      return images[img * side * side + y * side + (side - 1 - x)];
+    });
+    const split = (px: Float32Array): BatchSource => ({
+      name: "fixed",
+      length: n,
+      points: 68,
+      *batches() {
+        yield {
+          size: n,
+          images: px,
+          landmarks: new Float32Array(n * 136),
+          visible: new Float32Array(n * 68),
+          landmarks68: new Float32Array(n * 136),
+        };
+      },
+    });
+    const flip = { mirror: IBUG68.mirror, mirror68: IBUG68.mirror };
+    const opts = { side, channels: 1, batchSize: n, flip };
+    const a = (await predictSplit(model, split(images), opts)).pred;
+    const b = (await predictSplit(model, split(mirrored), opts)).pred;
+    // b's points mirrored back: point i is its twin's, x → side − x.
+    const back = Float32Array.from(b, (_, k) => {
+      const s = Math.floor(k / 136);
+      const i = Math.floor((k % 136) / 2);
+      const j = s * 136 + 2 * IBUG68.mirror[i] + (k % 2);
+      return k % 2 === 0 ? side - b[j] : b[j];
+    });
+    for (let k = 0; k < a.length; k++) expect(back[k]).toBeCloseTo(a[k], 4);
+    // Without flip-test a (random) model is not equivariant: the check above means something.
+    const plain = (await predictSplit(model, split(images), { side, channels: 1, batchSize: n })).pred;
+    expect(Math.max(...plain.map((v, k) => Math.abs(v - a[k])))).toBeGreaterThan(1e-3);
     model.dispose();
   });
 });
