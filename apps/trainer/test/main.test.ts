@@ -23,5 +23,10 @@ describe("apps/trainer worker entry", () => {
     const unknown = worker("--max-run", "3");
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/^lml worker: Unknown option '--max-run'/);
+    // A lease beyond a day overflowed the 32-bit milliseconds of every claim and renewal (issue 16.6).
+    expect(worker("--lease", "1e10")).toEqual({
+      code: 2,
+      stderr: 'lml worker: --lease: expected a number of seconds from 1 to 86400, got "1e10"\n',
+    });
   }, 60_000);
 });

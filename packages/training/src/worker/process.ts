@@ -52,8 +52,9 @@ export function parseWorkerFlags(flags: WorkerFlags): WorkerProcessOptions {
     if (!Number.isInteger(maxRuns) || maxRuns < 1) throw new UsageError(`--max-runs: expected a positive integer, got "${flags.maxRuns}"`);
   }
   const leaseSeconds = Number(flags.lease ?? "60");
-  if (!Number.isFinite(leaseSeconds) || leaseSeconds < 1)
-    throw new UsageError(`--lease: expected a number of seconds ≥ 1, got "${flags.lease}"`);
+  // At most a day: lease times are sent as 32-bit milliseconds, and a run of a dead worker waits this long.
+  if (!Number.isFinite(leaseSeconds) || leaseSeconds < 1 || leaseSeconds > 86_400)
+    throw new UsageError(`--lease: expected a number of seconds from 1 to 86400, got "${flags.lease}"`);
   return { maxRuns, idleExit: flags.idleExit ?? false, leaseSeconds, workerId: flags.workerId };
 }
 
